@@ -1,0 +1,46 @@
+# lightning-gan-zoo developer commands. Every target is safe to re-run.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+FASHION_DIR ?= /usr/share/datasets/fashion-mnist
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: setup data demo test lint bench extractor clean
+
+setup: $(STAMP) data
+
+# Pinned torch/torchvision first (the CUDA build runs on CPU too), then the package and its dev extras.
+$(STAMP): setup.cfg pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.14.1 torchvision==0.29.1
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+data:
+	@if [ -f $(FASHION_DIR)/train-images-idx3-ubyte.gz ]; then \
+		echo "Fashion-MNIST found in $(FASHION_DIR)"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -q && apt-get install -y -q dataset-fashion-mnist; \
+	else \
+		echo "Fashion-MNIST is missing from $(FASHION_DIR). As root run 'apt-get install -y dataset-fashion-mnist'," \
+		     "or download the four gzipped IDX files and pass --data.data_dir DIR (tests do not need them)."; \
+	fi
+
+# The main job: a short real training run on Fashion-MNIST (sample grid PNG + metrics JSON under runs/demo).
+demo: setup
+	$(VENV)/bin/gan-zoo fit --config configs/gan/fashion_mnist_demo.yaml
+	@echo "Outputs: runs/demo (samples/*.png, metrics.json, checkpoints/last.ckpt)"
+
+test: setup
+	WANDB_MODE=offline $(PY) -m pytest -q -p no:cacheprovider tests
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+bench: setup
+	@if [ -f benchmarks/throughput.py ]; then $(PY) -m benchmarks.throughput; else echo "no benchmarks yet"; fi
+
+clean:
+	rm -rf runs lightning_logs .pytest_cache

@@ -1,0 +1,58 @@
+"""``TrainingSummary``: writes ``metrics.json`` at the end of training (losses, counters, throughput)."""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+
+
+class TrainingSummary(L.Callback):
+    """At the end of ``fit``, write the last logged metrics, step counters and wall time as JSON.
+
+    Metric callbacks (FID, ...) that run before it appear in ``trainer.callback_metrics`` and so land in
+    the same file. Default path: ``<trainer.default_root_dir>/metrics.json``.
+    """
+
+    def __init__(self, path: str | None = None) -> None:
+        self.path = path
+        self._start = 0.0
+        self._start_g_steps = 0
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._start = time.perf_counter()
+        self._start_g_steps = int(getattr(pl_module, "g_steps", 0))
+
+    def summary(self, trainer: L.Trainer, pl_module: L.LightningModule) -> dict[str, Any]:
+        wall = time.perf_counter() - self._start
+        g_steps = int(getattr(pl_module, "g_steps", 0))
+        metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
+        return {
+            "model": type(pl_module).__name__,
+            "datamodule": type(trainer.datamodule).__name__ if trainer.datamodule is not None else None,
+            "d_steps": int(getattr(pl_module, "d_steps", 0)),
+            "g_steps": g_steps,
+            "global_step": trainer.global_step,
+            "epochs": trainer.current_epoch,
+            "wall_time_s": round(wall, 3),
+            "g_steps_per_s": round((g_steps - self._start_g_steps) / wall, 3) if wall > 0 else None,
+            "metrics": metrics,
+            "hparams": {k: v for k, v in pl_module.hparams.items() if isinstance(v, int | float | str | list)},
+            "hardware": {
+                "platform": platform.platform(),
+                "torch": torch.__version__,
+                "device": str(pl_module.device),
+            },
+        }
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if not trainer.is_global_zero:
+            return
+        path = Path(self.path or Path(trainer.default_root_dir) / "metrics.json")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.summary(trainer, pl_module), indent=2) + "\n")

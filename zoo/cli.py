@@ -1,0 +1,76 @@
+"""``gan-zoo``: the command line.
+
+* ``gan-zoo fit|validate|test|predict ...`` is a LightningCLI over every registered variant and
+  datamodule: ``gan-zoo fit --model GAN --data FashionMNISTData --trainer.max_steps 2000`` or
+  ``gan-zoo fit --config configs/gan/fashion_mnist.yaml``; ``--ckpt_path last`` resumes the last run in the
+  same ``--trainer.default_root_dir``. Every fit keeps ``checkpoints/last.ckpt``, sample grids and a
+  ``metrics.json`` under ``default_root_dir`` (``runs/`` unless set).
+* ``gan-zoo sample --ckpt PATH --out grid.png [--num 64]`` draws a grid from a checkpoint.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+
+import datamodules  # noqa: F401  (registers the datamodules for --data NAME)
+import zoo  # noqa: F401  (registers the variants for --model NAME)
+from callbacks import SampleGrid, TrainingSummary, ZooCheckpoint
+from datamodules.base import InMemoryData
+from zoo.checkpoints import load_variant
+from zoo.models.base import AdversarialModule
+
+TOOLS = ("sample",)
+
+
+class GanZooCLI(LightningCLI):
+    """LightningCLI with the zoo's default callbacks as configurable groups."""
+
+    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        parser.add_lightning_class_args(ZooCheckpoint, "checkpoint")
+        parser.add_lightning_class_args(SampleGrid, "sample_grid")
+        parser.add_lightning_class_args(TrainingSummary, "summary")
+
+
+def run_lightning_cli(args: Sequence[str] | None = None) -> GanZooCLI:
+    return GanZooCLI(
+        AdversarialModule,
+        InMemoryData,
+        subclass_mode_model=True,
+        subclass_mode_data=True,
+        trainer_defaults={"default_root_dir": "runs"},
+        save_config_kwargs={"overwrite": True},
+        args=args,
+        auto_configure_optimizers=False,
+    )
+
+
+def sample_command(argv: Sequence[str]) -> None:
+    """``gan-zoo sample``: write a grid of samples from a checkpoint."""
+    parser = argparse.ArgumentParser(prog="gan-zoo sample", description=sample_command.__doc__)
+    parser.add_argument("--ckpt", required=True, help="checkpoint written by gan-zoo fit")
+    parser.add_argument("--out", required=True, help="PNG file to write")
+    parser.add_argument("--num", type=int, default=64, help="number of samples")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    model = load_variant(args.ckpt)
+    grid = SampleGrid(num_samples=args.num, seed=args.seed).grid(model)
+    from torchvision.utils import save_image
+
+    save_image(grid, args.out)
+    print(f"wrote {args.num} samples of {type(model).__name__} to {args.out}")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in TOOLS:
+        {"sample": sample_command}[argv[0]](argv[1:])
+        return
+    run_lightning_cli(argv)
+
+
+if __name__ == "__main__":
+    main()
