@@ -54,3 +54,13 @@ def generator_objective(name: str) -> Callable[[Tensor], Tensor]:
     """Look up a generator objective of the original GAN by name (lists the valid names on error)."""
     require_choice("GAN objective", name, GENERATOR_OBJECTIVES)
     return GENERATOR_OBJECTIVES[name]
+
+
+def least_squares_d(real_scores: Tensor, fake_scores: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
+    """LSGAN discriminator loss (Mao et al. 2017, eq. 2): 1/2 E[(D(x) - b)^2] + 1/2 E[(D(G(z)) - a)^2]."""
+    return 0.5 * (real_scores - b).pow(2).mean() + 0.5 * (fake_scores - a).pow(2).mean()
+
+
+def least_squares_g(fake_scores: Tensor, c: float = 1.0) -> Tensor:
+    """LSGAN generator loss (Mao et al. 2017, eq. 2): 1/2 E[(D(G(z)) - c)^2]."""
+    return 0.5 * (fake_scores - c).pow(2).mean()
