@@ -2,6 +2,7 @@
 
 from zoo.models import GAN, AdversarialModule
 from zoo.registry import get_variant, list_variants
+from zoo.strategies import GANDDPStrategy
 
 __version__ = "0.1.0"
-__all__ = ["GAN", "AdversarialModule", "get_variant", "list_variants"]
+__all__ = ["GAN", "AdversarialModule", "GANDDPStrategy", "get_variant", "list_variants"]

@@ -106,6 +106,35 @@ class AdversarialModule(L.LightningModule):
         self.generator, self.discriminator = self.make_networks(shape)
         self.check_networks()
 
+    # ------------------------------------------------------- per-net DDP wrappers
+    def wrap_networks(self, wrap: Callable[[nn.Module], nn.Module]) -> None:
+        """Wrap every child net that has parameters (used by the ``gan_ddp`` strategy).
+
+        The wrappers are kept outside ``_modules``: state dicts and checkpoints keep their plain keys.
+        """
+        self.__dict__["_net_wrappers"] = {
+            name: wrap(child) for name, child in self.named_children() if any(True for _ in child.parameters())
+        }
+
+    def unwrap_networks(self) -> None:
+        self.__dict__["_net_wrappers"] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        # A wrapped net is reached through its DDP wrapper only while it is being trained (its parameters
+        # require grad under the toggled optimizer): a frozen net's reducer is never primed.
+        wrappers = self.__dict__.get("_net_wrappers")
+        if wrappers and name in wrappers:
+            net = super().__getattr__(name)
+            if next(net.parameters()).requires_grad and torch.is_grad_enabled():
+                return wrappers[name]
+            return net
+        return super().__getattr__(name)
+
+    def _set_gradient_sync(self, enabled: bool) -> None:
+        """Skip the all-reduce on accumulation micro-batches (DDP ``no_sync`` for every wrapper)."""
+        for wrapper in self.__dict__.get("_net_wrappers", {}).values():
+            wrapper.require_backward_grad_sync = enabled
+
     def setup(self, stage: str) -> None:
         data_shape = self._datamodule_image_shape()
         if self.generator is None:
@@ -193,6 +222,8 @@ class AdversarialModule(L.LightningModule):
         with self.toggled_optimizer(optimizer):
             if first:
                 optimizer.zero_grad(set_to_none=True)
+            if self.hparams.accumulate_grad_batches > 1:
+                self._set_gradient_sync(last)
             out = compute_loss()
             self.manual_backward(out["loss"] / self.hparams.accumulate_grad_batches)
             if last:

@@ -1,0 +1,63 @@
+"""DDP on CPU (gloo, 2 ranks), run as subprocess scripts (the popen launcher must not run inside pytest)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "ddp_run.py"
+
+
+def run(out: Path, *args: str) -> list[dict]:
+    cmd = [sys.executable, str(SCRIPT), "--out", str(out), "--global-z", *args]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return [torch.load(p, weights_only=True) for p in sorted(out.glob("rank*.pt"))]
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> dict[str, list[dict]]:
+    root = tmp_path_factory.mktemp("ddp")
+    return {
+        "gan_ddp": run(root / "gan_ddp", "--strategy", "gan_ddp", "--devices", "2", "--batch-size", "16"),
+        "fallback": run(
+            root / "fallback", "--strategy", "ddp_find_unused_parameters_true", "--devices", "2", "--batch-size", "16"
+        ),
+        "single": run(root / "single", "--devices", "1", "--batch-size", "32"),
+    }
+
+
+def test_ranks_end_with_identical_parameters(runs):
+    rank0, rank1 = runs["gan_ddp"]
+    assert rank0["steps"] == rank1["steps"] == (6, 6)
+    for key, value in rank0["state_dict"].items():
+        assert torch.equal(value, rank1["state_dict"][key]), key
+
+
+def test_ranks_see_disjoint_data(runs):
+    rank0, rank1 = runs["gan_ddp"]
+    assert len(rank0["seen"]) == len(rank1["seen"]) == 6 * 16
+    assert not set(rank0["seen"].tolist()) & set(rank1["seen"].tolist())
+
+
+def test_each_net_has_its_own_wrapper_without_unused_parameter_scan(runs):
+    wrappers = runs["gan_ddp"][0]["wrappers"]
+    assert set(wrappers) == {"generator", "discriminator"}
+    assert all(w == {"type": "DistributedDataParallel", "find_unused_parameters": False} for w in wrappers.values())
+
+
+def test_same_parameters_as_the_fallback_strategy(runs):
+    ours, fallback = runs["gan_ddp"][0]["state_dict"], runs["fallback"][0]["state_dict"]
+    for key, value in ours.items():
+        torch.testing.assert_close(value, fallback[key], rtol=0, atol=1e-6, msg=key)
+
+
+def test_equals_one_process_with_the_summed_batch(runs):
+    ours, single = runs["gan_ddp"][0], runs["single"][0]
+    assert set(ours["seen"].tolist()) | set(runs["gan_ddp"][1]["seen"].tolist()) == set(single["seen"].tolist())
+    for key, value in ours["state_dict"].items():
+        torch.testing.assert_close(value, single["state_dict"][key], rtol=1e-4, atol=1e-5, msg=key)

@@ -1,0 +1,61 @@
+"""``gan_ddp``: DistributedDataParallel around each net instead of around the whole LightningModule.
+
+One DDP wrapper around a module with two optimizers fails ("parameters that were not used in producing
+the loss") unless ``find_unused_parameters=True``, which walks the autograd graph after every forward.
+Here the LightningModule stays unwrapped and each child net (generator, discriminator, encoder, ...)
+gets its own ``DistributedDataParallel(find_unused_parameters=False)``. A net is called through its
+wrapper only while its parameters require grad (the toggled optimizer's nets), so each backward reduces
+exactly the net being trained and a frozen net's reducer is never left primed; fakes made under
+``torch.no_grad()`` don't touch a reducer either. Checkpoint keys are unchanged (the wrappers are not
+submodules), and the wrappers are dropped in ``teardown``.
+
+Select it with ``Trainer(strategy="gan_ddp")`` (or ``"gan_ddp_spawn"``); it works with any launcher
+Lightning's ``DDPStrategy`` supports (torchrun, SLURM, ``devices=N, num_nodes=M``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lightning.pytorch.strategies import DDPStrategy, StrategyRegistry
+
+
+class GANDDPStrategy(DDPStrategy):
+    """``DDPStrategy`` whose ``configure_ddp`` wraps each net of an ``AdversarialModule`` separately."""
+
+    strategy_name = "gan_ddp"
+
+    def configure_ddp(self) -> None:
+        module = self.model
+        if not hasattr(module, "wrap_networks"):
+            raise TypeError(
+                f"strategy 'gan_ddp' wraps the nets of an AdversarialModule; {type(module).__name__} is not one. "
+                "Use strategy='ddp' for other modules."
+            )
+        if self._ddp_kwargs.get("find_unused_parameters"):
+            raise ValueError("gan_ddp exists to avoid find_unused_parameters; use 'ddp_find_unused_parameters_true'.")
+        module.wrap_networks(self._setup_model)
+
+    def teardown(self) -> None:
+        module = self.lightning_module
+        if module is not None and hasattr(module, "unwrap_networks"):
+            module.unwrap_networks()
+        super().teardown()
+
+    @classmethod
+    def register_strategies(cls, strategy_registry: Any) -> None:
+        if "gan_ddp" in strategy_registry:
+            return
+        strategy_registry.register(
+            "gan_ddp", cls, description="DDP with one wrapper per GAN net", find_unused_parameters=False
+        )
+        strategy_registry.register(
+            "gan_ddp_spawn",
+            cls,
+            description="gan_ddp launched by spawning processes",
+            start_method="spawn",
+            find_unused_parameters=False,
+        )
+
+
+GANDDPStrategy.register_strategies(StrategyRegistry)
