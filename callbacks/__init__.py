@@ -2,7 +2,8 @@
 ``generate(n)`` / ``generator`` / ``sample_z`` and to data through the datamodule."""
 
 from callbacks.checkpoint import ZooCheckpoint
+from callbacks.divergence import DivergenceGuard, TrainingDivergedError
 from callbacks.sample_grid import SampleGrid
 from callbacks.summary import TrainingSummary
 
-__all__ = ["SampleGrid", "TrainingSummary", "ZooCheckpoint"]
+__all__ = ["DivergenceGuard", "SampleGrid", "TrainingDivergedError", "TrainingSummary", "ZooCheckpoint"]

@@ -13,12 +13,14 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import Any
 
+import torch
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
 import datamodules  # noqa: F401  (registers the datamodules for --data NAME)
 import zoo  # noqa: F401  (registers the variants for --model NAME)
-from callbacks import SampleGrid, TrainingSummary, ZooCheckpoint
+from callbacks import DivergenceGuard, SampleGrid, TrainingSummary, ZooCheckpoint
 from datamodules.base import InMemoryData
 from zoo.checkpoints import load_variant
 from zoo.models.base import AdversarialModule
@@ -26,13 +28,33 @@ from zoo.models.base import AdversarialModule
 TOOLS = ("sample",)
 
 
+def check_devices(accelerator: Any, devices: Any) -> None:
+    """Refuse GPU requests this machine cannot serve, naming the fix (before any process is launched)."""
+    wants_gpu = str(accelerator) in ("gpu", "cuda")
+    count = torch.cuda.device_count()
+    if wants_gpu and count == 0:
+        raise ValueError(
+            "--trainer.accelerator gpu was requested but no CUDA GPU is visible: use --trainer.accelerator cpu."
+        )
+    if (wants_gpu or (str(accelerator) == "auto" and count > 0)) and isinstance(devices, int) and devices > count:
+        raise ValueError(
+            f"--trainer.devices {devices} requested but only {count} GPU(s) are visible: use at most {count}."
+        )
+
+
 class GanZooCLI(LightningCLI):
     """LightningCLI with the zoo's default callbacks as configurable groups."""
+
+    def before_instantiate_classes(self) -> None:
+        config = self.config.get(str(self.subcommand), self.config)
+        trainer = config.get("trainer", {})
+        check_devices(trainer.get("accelerator", "auto"), trainer.get("devices", "auto"))
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.add_lightning_class_args(ZooCheckpoint, "checkpoint")
         parser.add_lightning_class_args(SampleGrid, "sample_grid")
         parser.add_lightning_class_args(TrainingSummary, "summary")
+        parser.add_lightning_class_args(DivergenceGuard, "divergence_guard")
 
 
 def run_lightning_cli(args: Sequence[str] | None = None) -> GanZooCLI:

@@ -26,6 +26,7 @@ from torch import Tensor, nn
 from torch.optim import Optimizer
 
 from zoo import nets
+from zoo.rng import rng_states, set_rng_states
 from zoo.validation import require_at_least, require_choice, require_positive
 
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
@@ -83,6 +84,7 @@ class AdversarialModule(L.LightningModule):
         self.d_steps = 0
         self.g_steps = 0
         self._d_micro = 0
+        self.last_losses: dict[str, Tensor] = {}  # this step's logged loss terms (read by DivergenceGuard)
         if image_shape is not None:
             self.build_networks(image_shape)
 
@@ -237,6 +239,7 @@ class AdversarialModule(L.LightningModule):
         return out
 
     def training_step(self, batch: Any, batch_idx: int) -> None:
+        self.last_losses = {}
         real = self.real_from_batch(batch)
         opt_g, opt_d = self.optimizers()
         accumulate = self.hparams.accumulate_grad_batches
@@ -263,6 +266,14 @@ class AdversarialModule(L.LightningModule):
             on_epoch=False,
         )
 
+    def on_train_start(self) -> None:
+        # Resuming: continue the global RNG streams (z, interpolation weights, ...) where the checkpoint
+        # left them, so the resumed run equals an uninterrupted one. Loading a model for inference never
+        # reaches this hook, so it leaves the caller's RNG alone.
+        states = self.__dict__.pop("_rng_to_restore", None)
+        if states is not None:
+            set_rng_states(states)
+
     def on_train_epoch_end(self) -> None:
         if self.scheduler_interval == "epoch":
             self._step_schedulers()
@@ -277,12 +288,14 @@ class AdversarialModule(L.LightningModule):
     def _log_losses(self, net: str, out: dict[str, Tensor]) -> None:
         logged = {f"train/{net}_loss": out["loss"].detach()}
         logged.update({f"train/{k}": v.detach() for k, v in out.items() if k != "loss"})
+        self.last_losses.update(logged)
         self.log_dict(logged, prog_bar=False, on_step=True, on_epoch=False)
         self.log(f"{net}_loss", logged[f"train/{net}_loss"], prog_bar=True, logger=False)
 
     # -------------------------------------------------------------- checkpoints
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["variant"] = type(self).__name__
+        checkpoint["rng_states"] = rng_states()  # restored when training resumes, see on_train_start
         checkpoint["adversarial_counters"] = {
             "d_steps": self.d_steps,
             "g_steps": self.g_steps,
@@ -290,6 +303,19 @@ class AdversarialModule(L.LightningModule):
         }
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        variant = checkpoint.get("variant", type(self).__name__)
+        if variant != type(self).__name__:
+            raise ValueError(
+                f"this checkpoint holds a {variant}, not a {type(self).__name__}: load it with "
+                f"{variant}.load_from_checkpoint or zoo.checkpoints.load_variant."
+            )
+        saved_shape = checkpoint.get("hyper_parameters", {}).get("image_shape")
+        if saved_shape is not None and self.image_shape is not None and tuple(saved_shape) != self.image_shape:
+            raise ValueError(
+                f"this checkpoint was trained on image_shape={tuple(saved_shape)} but the model is built for "
+                f"{self.image_shape}: resume with data of the checkpoint's shape."
+            )
+        self._rng_to_restore = checkpoint.get("rng_states")
         counters = checkpoint.get("adversarial_counters", {})
         self.d_steps = int(counters.get("d_steps", 0))
         self.g_steps = int(counters.get("g_steps", 0))
