@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import warnings
 from typing import Any
 
 import lightning as L
@@ -11,12 +12,18 @@ import numpy as np
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 
+# Lightning warns that under manual optimization a step-interval checkpoint holds the state *after* the
+# step. That is what we want: the checkpoint is taken between training steps, and resume continues from it.
+warnings.filterwarnings("ignore", message=".*ModelCheckpoint with manual optimization.*")
+
 
 def rng_states() -> dict[str, Any]:
     """Every global RNG that a training step may draw from (torch CPU/CUDA, NumPy, Python)."""
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
     states: dict[str, Any] = {
         "torch": torch.get_rng_state(),
-        "numpy": np.random.get_state(),
+        # plain types and tensors only, so checkpoints load with weights_only=True
+        "numpy": (kind, torch.from_numpy(keys.astype(np.int64)), int(pos), int(has_gauss), float(cached)),
         "python": random.getstate(),
     }
     if torch.cuda.is_available():
@@ -26,7 +33,8 @@ def rng_states() -> dict[str, Any]:
 
 def set_rng_states(states: dict[str, Any]) -> None:
     torch.set_rng_state(states["torch"])
-    np.random.set_state(states["numpy"])
+    kind, keys, pos, has_gauss, cached = states["numpy"]
+    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
     random.setstate(states["python"])
     if "cuda" in states and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(states["cuda"])
@@ -41,9 +49,14 @@ class ZooCheckpoint(ModelCheckpoint):
     global RNG states, so a resumed run draws the same z as an uninterrupted one.
     """
 
-    def __init__(self, every_n_train_steps: int | None = 1000, save_top_k: int = 0, **kwargs: Any) -> None:
-        kwargs.setdefault("save_last", True)
-        super().__init__(every_n_train_steps=every_n_train_steps, save_top_k=save_top_k, **kwargs)
+    def __init__(
+        self,
+        every_n_train_steps: int | None = 1000,
+        save_top_k: int = 0,
+        save_last: bool | str = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(every_n_train_steps=every_n_train_steps, save_top_k=save_top_k, save_last=save_last, **kwargs)
 
     def _default_dir(self, trainer: L.Trainer) -> None:
         if self.dirpath is None:

@@ -35,7 +35,9 @@ def load_variant(path: str | Path, weights_only: bool = True) -> AdversarialModu
     if name is None:
         raise ValueError(f"{path} does not record which variant it holds; load it with <Variant>.load_from_checkpoint.")
     cls = get_variant(name)
-    model = cls(**checkpoint.get("hyper_parameters", {}))
+    # LightningCLI adds bookkeeping keys ("_class_path", "_instantiator") that are not init arguments
+    hparams = {k: v for k, v in checkpoint.get("hyper_parameters", {}).items() if not k.startswith("_")}
+    model = cls(**hparams)
     model.load_state_dict(checkpoint["state_dict"])
     model.on_load_checkpoint(checkpoint)
     return model.eval()
