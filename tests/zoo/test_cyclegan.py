@@ -13,7 +13,6 @@ from torch import nn
 from callbacks import SampleGrid, ZooCheckpoint
 from datamodules import FashionMNISTPairData
 from datamodules.base import InMemoryData
-from datamodules.fashion_mnist import DEBIAN_DIR
 from zoo import CycleGAN
 from zoo.checkpoints import load_variant
 from zoo.cli import main
@@ -22,17 +21,6 @@ from zoo.losses_autoencoding import cycle_consistency
 from zoo.models.cyclegan import linear_decay
 from zoo.nets.patchgan import PatchGANDiscriminator, receptive_field
 from zoo.nets.resnet import ResNetGenerator
-
-FASHION = Path(DEBIAN_DIR) / "train-images-idx3-ubyte.gz"
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny nets run fastest on one thread, and far faster than multi-threaded on a shared, busy CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 class RandomPairs(InMemoryData):
@@ -196,13 +184,12 @@ def test_constructs_like_every_variant_and_refuses_bad_input():
 # ------------------------------------------------------------------------------------------ learning
 
 
-@pytest.mark.skipif(not FASHION.exists(), reason=f"Fashion-MNIST not installed in {DEBIAN_DIR}")
-def test_toy_pair_cycle_loss_falls_and_translation_reaches_the_other_domain(tmp_path):
+def test_toy_pair_cycle_loss_falls_and_translation_reaches_the_other_domain(tmp_path, fashion_dir):
     """Domain B is inverted Fashion-MNIST: the statistic is the mean pixel (A dark, B light) and the distance
     of G(x) to the inverted x."""
     L.seed_everything(0)
-    data = FashionMNISTPairData(num_samples=1024, batch_size=8)
-    a, b = data.real_samples("test", 128, "A"), data.real_samples("test", 128, "B")
+    data = FashionMNISTPairData(data_dir=str(fashion_dir), batch_size=8)
+    a, b = data.real_samples("test", 32, "A"), data.real_samples("test", 32, "B")
     model = CycleGAN(image_shape=(1, 28, 28), width=4, n_blocks=1, d_layers=2, lambda_identity=0.0)
 
     def measure():
@@ -288,3 +275,40 @@ def test_sample_grid_and_translate_command(tmp_path, capsys):
         main(["translate", "--ckpt", str(ckpt), "--input", str(inputs), "--out", str(tmp_path / "o2")])
     with pytest.raises(FileNotFoundError, match="nowhere"):
         main(["translate", "--ckpt", str(ckpt), "--input", str(tmp_path / "nowhere"), "--out", str(tmp_path / "o3")])
+
+
+def test_cli_toy_config_trains(tmp_path, fashion_dir):
+    config = Path(__file__).parents[2] / "configs" / "cyclegan" / "fashion_toy.yaml"
+    args = [
+        "--trainer.max_steps",
+        "4",
+        "--trainer.default_root_dir",
+        str(tmp_path),
+        "--data.data_dir",
+        str(fashion_dir),
+    ]
+    main(["fit", "--config", str(config), "--data.num_samples", "64", *args])
+    assert (tmp_path / "samples" / "last.png").is_file()
+    assert load_variant(tmp_path / "checkpoints" / "last.ckpt").g_steps == 2
+
+
+def test_cli_horse2zebra_config_runs_on_a_fixture_folder(tmp_path):
+    root = tmp_path / "h2z"
+    for folder in ("trainA", "trainB"):
+        (root / folder).mkdir(parents=True)
+        for i in range(2):
+            Image.new("RGB", (40, 40), (i * 100, 50, 50)).save(root / folder / f"{i}.jpg")
+    config = Path(__file__).parents[2] / "configs" / "cyclegan" / "horse2zebra.yaml"
+    overrides = {
+        "data.init_args.root": str(root),
+        "data.init_args.crop_size": "32",
+        "data.init_args.load_size": "36",
+        "data.init_args.num_workers": "0",
+        "model.init_args.width": "2",
+        "model.init_args.n_blocks": "1",
+        "trainer.max_steps": "2",
+        "trainer.default_root_dir": str(tmp_path / "run"),
+    }
+    main(["fit", "--config", str(config), *[arg for key, value in overrides.items() for arg in (f"--{key}", value)]])
+    model = load_variant(tmp_path / "run" / "checkpoints" / "last.ckpt")
+    assert model.hparams.lambda_identity == 0.5 and model.hparams.decay_epochs == 100 and model.g_steps == 1

@@ -103,7 +103,6 @@ class CycleGAN(AdversarialModule):
         d_norm: str = "instance",
         lr: float = 2e-4,
         betas: tuple[float, float] = (0.5, 0.999),
-        n_critic: int = 1,
         **kwargs: Any,
     ) -> None:
         if lambda_cycle < 0 or lambda_identity < 0:
@@ -113,11 +112,10 @@ class CycleGAN(AdversarialModule):
         require_at_least("pool_size", pool_size, 0, "Use 0 to disable the image history.")
         require_at_least("constant_epochs", constant_epochs, 0)
         require_at_least("decay_epochs", decay_epochs, 0)
-        if n_critic != 1:
-            raise ValueError(
-                f"CycleGAN updates the generators and discriminators once per batch; got n_critic={n_critic}."
-            )
-        super().__init__(width=width, g_norm=g_norm, d_norm=d_norm, lr=lr, betas=betas, n_critic=n_critic, **kwargs)
+        if kwargs.pop("n_critic", 1) != 1:
+            raise ValueError("CycleGAN updates generators and discriminators once per batch: no n_critic.")
+        super().__init__(width=width, g_norm=g_norm, d_norm=d_norm, lr=lr, betas=betas, **kwargs)
+        self.hparams.pop("n_critic")  # no critic schedule: every batch updates G/F, then D_X/D_Y
         self.pool_a = ImagePool(pool_size, seed=pool_seed)  # history of F(y) for D_X
         self.pool_b = ImagePool(pool_size, seed=pool_seed + 1)  # history of G(x) for D_Y
         self._grid_inputs: dict[str, Tensor] = {}
@@ -140,6 +138,13 @@ class CycleGAN(AdversarialModule):
         """G(x) for ``AtoB``, F(y) for ``BtoA``."""
         require_choice("direction", direction, DIRECTIONS)
         return (self.generator if direction == "AtoB" else self.generator_ba)(images)
+
+    def sample_z(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        """CycleGAN has no prior over z: inputs for ``forward`` (G: A -> B) of the zoo's generic interface,
+        ``forward(sample_z(n))``, are n uniform-noise images of ``image_shape`` in [-1, 1]."""
+        device = generator.device if generator is not None else self.device
+        noise = torch.rand(n, *self.image_shape, generator=generator, device=device)
+        return (noise * 2 - 1).to(self.device)
 
     def generate(self, n: int) -> Tensor:
         raise ValueError(

@@ -69,7 +69,6 @@ class VAEGAN(AdversarialModule):
         optimizer: str = "rmsprop",
         lr: float = 3e-4,
         lr_e: float | None = None,
-        n_critic: int = 1,
         **kwargs: Any,
     ) -> None:
         require_positive("gamma", gamma, "gamma weights L_llike against L_GAN in the decoder's loss, e.g. 1e-2.")
@@ -77,12 +76,11 @@ class VAEGAN(AdversarialModule):
             require_at_least("feature_layer", feature_layer, 1, "Use None for D's last conv block.")
         if lr_e is not None:
             require_positive("lr_e", lr_e, "Pass a positive learning rate, or None to reuse lr.")
-        if n_critic != 1:
-            raise ValueError(
-                f"VAE-GAN updates Enc, Dec and Dis once per minibatch (Algorithm 1); got n_critic={n_critic}."
-            )
+        if kwargs.pop("n_critic", 1) != 1:
+            raise ValueError("VAE-GAN updates Enc, Dec and Dis once per minibatch (Algorithm 1): no n_critic.")
         decoder_objective = losses.generator_objective(objective)
-        super().__init__(optimizer=optimizer, lr=lr, n_critic=n_critic, **kwargs)
+        super().__init__(optimizer=optimizer, lr=lr, **kwargs)
+        self.hparams.pop("n_critic")  # no critic schedule: every batch updates all three nets
         self.decoder_objective = decoder_objective
         self._grid_inputs: Tensor | None = None
 
