@@ -7,7 +7,7 @@ References
 Kingma & Welling, "Auto-Encoding Variational Bayes", ICLR 2014 (arXiv 1312.6114), Appendix B: the KL of a
     diagonal Gaussian posterior to N(0, I), -1/2 sum_j (1 + log sigma_j^2 - mu_j^2 - sigma_j^2).
 Larsen et al., "Autoencoding beyond pixels using a learned similarity metric", ICML 2016 (arXiv 1512.09300),
-    eqs. (8)-(9): a Gaussian observation model on the l-th discriminator layer,
+    Section 2.3: a Gaussian observation model on the l-th discriminator layer,
     p(Dis_l(x) | z) = N(Dis_l(x) | Dis_l(x~), I), so -log p = 1/2 ||Dis_l(x) - Dis_l(x~)||^2 + const.
 Zhu et al., "Unpaired Image-to-Image Translation using Cycle-Consistent Adversarial Networks", ICCV 2017
     (arXiv 1703.10593), eq. (2): L_cyc = E||F(G(x)) - x||_1 + E||G(F(y)) - y||_1.
@@ -30,7 +30,7 @@ def kl_normal(mu: Tensor, logvar: Tensor) -> Tensor:
 def gaussian_nll(target: Tensor, mean: Tensor) -> Tensor:
     """-log N(target | mean, I) without the constant: 1/2 ||target - mean||^2 per sample, batch-averaged.
 
-    With ``target = Dis_l(x)`` and ``mean = Dis_l(x~)`` this is L_llike^{Dis_l} of Larsen et al. (eq. 9).
+    With ``target = Dis_l(x)`` and ``mean = Dis_l(x~)`` this is L_llike^{Dis_l} of Larsen et al. (Section 2.3).
     """
     if target.shape != mean.shape:
         raise ValueError(f"target {tuple(target.shape)} and mean {tuple(mean.shape)} must have the same shape.")

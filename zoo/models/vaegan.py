@@ -5,13 +5,13 @@ Implements Algorithm 1 ("Training the VAE/GAN model"). Three nets: the encoder E
 ``zoo.nets.vae.VAEEncoder``), the decoder Dec, which is also the GAN generator (``generator``,
 ``DCGANGenerator``), and the discriminator Dis (``discriminator``, ``DCGANDiscriminator``). Per minibatch X:
 
-    Z ~ Enc(X) = q(Z | X) (reparameterized);       L_prior = KL(q(Z | X) || p(Z))                    eq. (2)
-    X~ = Dec(Z);                                   L_llike^{Dis_l} = -E_q[log p(Dis_l(X) | Z)]       eq. (9)
+    Z ~ Enc(X) = q(Z | X) (reparameterized);       L_prior = KL(q(Z | X) || p(Z))
+    X~ = Dec(Z);                                   L_llike^{Dis_l} = -E_q[log p(Dis_l(X) | Z)]
     Z_p ~ N(0, I), X_p = Dec(Z_p);                 L_GAN = log Dis(X) + log(1 - Dis(X~)) + log(1 - Dis(X_p))
     theta_Enc <- -grad(L_prior + L_llike)          theta_Dec <- -grad(gamma L_llike - L_GAN)
     theta_Dis <- +grad(L_GAN)  (Dis ascends L_GAN; we descend -L_GAN, the binary cross-entropy)
 
-with p(Dis_l(X) | Z) = N(Dis_l(X) | Dis_l(X~), I) on the features of the l-th convolutional block of Dis
+with p(Dis_l(X) | Z) = N(Dis_l(X) | Dis_l(X~), I) (Section 2.3) on the features of the l-th convolutional block of Dis
 (``feature_layer``; default: D's last conv block, the deepest features below the score head). As in
 Section 2.3 ("limiting error signals to relevant networks"), Enc never sees L_GAN, Dis never sees L_llike,
 and gamma weights L_llike against L_GAN for Dec only. Three optimizers (Dec first, then Dis, then Enc).
@@ -24,7 +24,7 @@ Departures from the paper:
 * DCGAN nets (4x4 kernels, 28/32/64 px, ``zoo.nets``) instead of the paper's 5x5-kernel 64 px nets.
 * Dec's adversarial term is the non-saturating -log Dis(X~) - log Dis(X_p) by default (``objective``;
   ``"minimax"`` descends log(1 - Dis(.)) as Algorithm 1 reads).
-* gamma = 1e-2 by default: with L_llike summed over the feature map (eq. 9) it is of the order of
+* gamma = 1e-2 by default: with L_llike summed over the feature map it is of the order of
   hundreds, and gamma sets how much Dec listens to it rather than to L_GAN; the paper tunes gamma.
 * The three updates run in sequence on one X, one reparameterization noise and one Z_p: Dis, then Enc, then
   Dec, each recomputing its forward pass with the earlier updates applied (Algorithm 1 applies all three
@@ -131,7 +131,7 @@ class VAEGAN(AdversarialModule):
         raise AssertionError("unreachable: feature_layer is validated against the discriminator")
 
     def feature_reconstruction_loss(self, x: Tensor, x_tilde: Tensor) -> Tensor:
-        """L_llike^{Dis_l} (eq. 9): -log N(Dis_l(x) | Dis_l(x~), I), both through Dis in one batch."""
+        """L_llike^{Dis_l}: -log N(Dis_l(x) | Dis_l(x~), I), both through Dis in one batch."""
         real_features, recon_features = self.dis_features(torch.cat([x, x_tilde])).chunk(2)
         return gaussian_nll(real_features, recon_features)
 
@@ -148,8 +148,8 @@ class VAEGAN(AdversarialModule):
     def encoder_loss(self, x: Tensor, noise: Tensor) -> dict[str, Tensor]:
         mu, logvar = self.encode(x)
         x_tilde = self.generator(reparameterize(mu, logvar, noise))  # grads reach Enc through frozen Dec
-        prior = kl_normal(mu, logvar)  # L_prior, eq. (2)
-        llike = self.feature_reconstruction_loss(x, x_tilde)  # L_llike^{Dis_l}, eq. (9)
+        prior = kl_normal(mu, logvar)  # L_prior
+        llike = self.feature_reconstruction_loss(x, x_tilde)  # L_llike^{Dis_l}
         pixel = (x_tilde.detach() - x).pow(2).mean()  # logged only: pixel-space reconstruction error
         return {"loss": prior + llike, "kl": prior, "llike": llike, "recon_mse": pixel}
 

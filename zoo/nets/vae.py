@@ -1,7 +1,7 @@
 """Convolutional VAE encoder q(z | x) = N(mu(x), diag(exp(logvar(x)))) for 28, 32 and 64 px images.
 
 Mirrors the DCGAN discriminator (strided 4x4 convolutions, normalization after every conv but the first,
-LeakyReLU 0.2), then a linear layer to (mu, logvar). Larsen et al. (ICML 2016, Appendix, Table 1) use the same
+LeakyReLU 0.2), then a linear layer to (mu, logvar). Larsen et al. (ICML 2016, appendix) use the same
 shape of encoder: strided convolutions with batch norm, then fully connected layers to the Gaussian's
 parameters; their 5x5 kernels and 2048-unit hidden layer become the DCGAN 4x4 kernels and no hidden layer, so
 the encoder, decoder (``DCGANGenerator``) and discriminator (``DCGANDiscriminator``) share sizes.
