@@ -8,8 +8,10 @@ Implements Algorithm 1 ("Training the VAE/GAN model"). Three nets: the encoder E
     Z ~ Enc(X) = q(Z | X) (reparameterized);       L_prior = KL(q(Z | X) || p(Z))
     X~ = Dec(Z);                                   L_llike^{Dis_l} = -E_q[log p(Dis_l(X) | Z)]
     Z_p ~ N(0, I), X_p = Dec(Z_p);                 L_GAN = log Dis(X) + log(1 - Dis(X~)) + log(1 - Dis(X_p))
-    theta_Enc <- -grad(L_prior + L_llike)          theta_Dec <- -grad(gamma L_llike - L_GAN)
-    theta_Dis <- +grad(L_GAN)  (Dis ascends L_GAN; we descend -L_GAN, the binary cross-entropy)
+    theta_Enc <- -grad(L_prior + L_llike)    theta_Dec <- -grad(gamma L_llike - L_GAN)    theta_Dis <- -grad(L_GAN)
+
+The update lines of the box are consistent when L_GAN is read as the discriminator's loss, the binary
+cross-entropy -[log Dis(X) + log(1 - Dis(X~)) + log(1 - Dis(X_p))]: Dis descends it, Dec ascends it (fools Dis).
 
 with p(Dis_l(X) | Z) = N(Dis_l(X) | Dis_l(X~), I) (Section 2.3) on the features of the l-th convolutional block of Dis
 (``feature_layer``; default: D's last conv block, the deepest features below the score head). As in
