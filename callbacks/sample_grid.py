@@ -30,7 +30,9 @@ class SampleGrid(L.Callback):
     ``last.png``; attached W&B and TensorBoard loggers receive the image under ``key``.
     Only image data is drawn; for vector data (toy mixtures) the callback does nothing.
 
-    The model must provide ``sample_z(n, generator)`` and ``generator`` (every ``AdversarialModule`` does).
+    The model must provide ``sample_z(n, generator)`` and ``generator`` (every ``AdversarialModule`` does); a
+    model with a ``grid_images(n, generator, nrow)`` method (images in [-1, 1], laid out ``nrow`` per row) is
+    drawn from that instead (VAE-GAN: samples and input/reconstruction rows; CycleGAN: translation rows).
     """
 
     def __init__(
@@ -54,7 +56,12 @@ class SampleGrid(L.Callback):
 
     def grid(self, pl_module: L.LightningModule) -> Tensor:
         """The current grid as a (3, H, W) float image in [0, 1]."""
-        z = pl_module.sample_z(self.num_samples, generator=torch.Generator().manual_seed(self.seed))
+        generator = torch.Generator().manual_seed(self.seed)
+        grid_images = getattr(pl_module, "grid_images", None)
+        if callable(grid_images):  # variants with more than samples to show (VAE-GAN, CycleGAN)
+            images = grid_images(self.num_samples, generator=generator, nrow=self.nrow).float().cpu()
+            return make_grid(images, nrow=self.nrow, normalize=True, value_range=(-1, 1), pad_value=1.0)
+        z = pl_module.sample_z(self.num_samples, generator=generator)
         was_training = pl_module.generator.training
         pl_module.generator.eval()
         with torch.no_grad():

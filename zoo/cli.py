@@ -6,6 +6,7 @@
   same ``--trainer.default_root_dir``. Every fit keeps ``checkpoints/last.ckpt``, sample grids and a
   ``metrics.json`` under ``default_root_dir`` (``runs/`` unless set).
 * ``gan-zoo sample --ckpt PATH --out grid.png [--num 64]`` draws a grid from a checkpoint.
+* ``gan-zoo translate --ckpt PATH --input DIR --direction AtoB --out DIR`` runs a CycleGAN over a folder.
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ from callbacks import DivergenceGuard, SampleGrid, TrainingSummary, ZooCheckpoin
 from datamodules.base import InMemoryData
 from zoo.checkpoints import load_variant
 from zoo.models.base import AdversarialModule
+from zoo.translate import translate_command
 
-TOOLS = ("sample",)
+TOOLS = ("sample", "translate")
 
 
 def check_devices(accelerator: Any, devices: Any) -> None:
@@ -89,7 +91,7 @@ def sample_command(argv: Sequence[str]) -> None:
 def main(argv: Sequence[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in TOOLS:
-        {"sample": sample_command}[argv[0]](argv[1:])
+        {"sample": sample_command, "translate": translate_command}[argv[0]](argv[1:])
         return
     run_lightning_cli(argv)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import lightning as L
 import torch
 
-from datamodules import FashionMNISTData
+from datamodules import FashionMNISTData, FashionMNISTPairData
 from zoo import get_variant
 
 TINY = dict(latent_dim=8, width=8)
@@ -22,6 +22,8 @@ def tiny_data(name: str, fashion_dir: Path, batch_size: int = 8) -> L.LightningD
     kind = getattr(get_variant(name), "data_kind", "images")
     if kind == "images":
         return FashionMNISTData(data_dir=str(fashion_dir), batch_size=batch_size)
+    if kind == "unpaired":  # batches (images_a, images_b): the Fashion-MNIST toy pair
+        return FashionMNISTPairData(data_dir=str(fashion_dir), batch_size=batch_size)
     raise NotImplementedError(f"no tiny test data for data_kind={kind!r}: add it to tests/zoo/variant_harness.py")
 
 
