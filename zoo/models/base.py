@@ -64,6 +64,7 @@ class AdversarialModule(L.LightningModule):
         n_critic: int = 1,
         grad_clip_val: float | None = None,
         accumulate_grad_batches: int = 1,
+        compile: bool | str = False,
     ) -> None:
         super().__init__()
         require_at_least("latent_dim", latent_dim, 1, "z needs at least one dimension.")
@@ -147,11 +148,23 @@ class AdversarialModule(L.LightningModule):
                 )
             self.build_networks(data_shape)
         elif data_shape is not None and tuple(data_shape) != self.image_shape:
-            raise ValueError(
-                f"{type(self).__name__} was built for image_shape={self.image_shape} but the datamodule "
-                f"serves {tuple(data_shape)}: drop image_shape from the model (it is then taken from the "
-                "data) or convert the data (channels / image_size) to match."
-            )
+            self._refuse_shape(data_shape)
+        self._compile_networks()
+
+    def _compile_networks(self) -> None:
+        backend = self.hparams.get("compile", False)
+        if not backend or self.__dict__.get("_compiled"):
+            return
+        for net in self.children():
+            net.compile(**({} if backend is True else {"backend": backend}))
+        self.__dict__["_compiled"] = True
+
+    def _refuse_shape(self, data_shape: Sequence[int]) -> None:
+        raise ValueError(
+            f"{type(self).__name__} was built for image_shape={self.image_shape} but the datamodule "
+            f"serves {tuple(data_shape)}: drop image_shape from the model (it is then taken from the "
+            "data) or convert the data (channels / image_size) to match."
+        )
 
     def _datamodule_image_shape(self) -> tuple[int, ...] | None:
         trainer = self._trainer
