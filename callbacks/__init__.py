@@ -4,5 +4,6 @@
 from callbacks.checkpoint import ZooCheckpoint
 from callbacks.sample_grid import SampleGrid
 from callbacks.summary import TrainingSummary
+from callbacks.toy_metrics import ToyModeMetrics, mode_metrics
 
-__all__ = ["SampleGrid", "TrainingSummary", "ZooCheckpoint"]
+__all__ = ["SampleGrid", "ToyModeMetrics", "TrainingSummary", "ZooCheckpoint", "mode_metrics"]
