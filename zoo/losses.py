@@ -82,7 +82,7 @@ def least_squares_g(fake_scores: Tensor, c: float = 1.0) -> Tensor:
 
 #: named (a, b, c) codings. ``pearson``: a=-1, b=1, c=0 (eq. 8; b - c = 1 and b - a = 2, the conditions of
 #: Theorem 1 under which G minimizes the Pearson chi^2 divergence). ``binary``: the 0-1 coding a=0, b=1,
-#: c=1 (eq. 9; G pushes fakes to the "real" label, the setting the paper's experiments train with).
+#: c=1 (eq. 9; G pushes fakes to the "real" label).
 LEAST_SQUARES_CODINGS: dict[str, tuple[float, float, float]] = {
     "pearson": (-1.0, 1.0, 0.0),
     "binary": (0.0, 1.0, 1.0),

@@ -10,10 +10,13 @@ import pytest
 import torch
 from torch import nn
 
+from callbacks import ToyModeMetrics
 from datamodules import FashionMNISTData, GaussianMixtureData
+from datamodules.base import InMemoryData
 from datamodules.idx import write_idx
 from zoo import FGAN, GAN, LSGAN, WGAN, WGANGP, HingeGAN, list_variants, losses  # noqa: F401  (GAN: public API)
-from zoo.cli import run_lightning_cli
+from zoo.cli import GanZooCLI, run_lightning_cli
+from zoo.models.base import AdversarialModule
 
 VARIANTS = [WGAN, WGANGP, LSGAN, FGAN, HingeGAN]
 ROOT = Path(__file__).resolve().parents[2]
@@ -236,15 +239,40 @@ def test_fits_from_a_datamodule_without_an_image_shape(cls, tmp_path, tiny_fashi
         assert torch.isfinite(p).all()
 
 
-@pytest.mark.parametrize("config", CONFIGS)
-def test_config_runs_through_the_cli(config, tmp_path, tiny_fashion):
-    args = ["fit", "--config", str(ROOT / config), "--trainer.max_steps", "6", "--trainer.logger", "false"]
-    args += ["--trainer.default_root_dir", str(tmp_path), "--trainer.enable_progress_bar", "false"]
+def cli_args(config: str, root: Path, fashion_dir: Path, max_steps: int) -> list[str]:
+    args = ["--config", str(ROOT / config), "--trainer.max_steps", str(max_steps), "--trainer.logger", "false"]
+    args += ["--trainer.default_root_dir", str(root), "--trainer.enable_progress_bar", "false"]
     if "fashion_mnist" in config:
-        args += ["--data.init_args.data_dir", str(tiny_fashion), "--data.init_args.batch_size", "8"]
+        args += ["--data.init_args.data_dir", str(fashion_dir), "--data.init_args.batch_size", "8"]
         args += ["--model.init_args.width", "8", "--model.init_args.latent_dim", "8"]
     else:
         args += ["--data.init_args.num_samples", "1024"]
-    cli = run_lightning_cli(args)
-    assert cli.model.d_steps >= 1
+    return args
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_config_builds_through_the_cli(config, tmp_path, tiny_fashion):
+    cli = GanZooCLI(
+        AdversarialModule,
+        InMemoryData,
+        subclass_mode_model=True,
+        subclass_mode_data=True,
+        run=False,
+        args=cli_args(config, tmp_path, tiny_fashion, 2),
+        auto_configure_optimizers=False,
+    )
+    variant = config.split("/")[1]
+    expected = {"gan": GAN, "wgan": WGAN, "wgan_gp": WGANGP, "lsgan": LSGAN, "fgan": FGAN, "hinge": HingeGAN}[variant]
+    assert type(cli.model) is expected
+    if config.endswith("ring.yaml"):
+        assert isinstance(cli.datamodule, GaussianMixtureData) and cli.datamodule.layout == "ring"
+        assert any(isinstance(c, ToyModeMetrics) for c in cli.trainer.callbacks)
+    else:
+        assert isinstance(cli.datamodule, FashionMNISTData)
+
+
+@pytest.mark.parametrize("config", ["configs/wgan_gp/fashion_mnist.yaml", "configs/wgan_gp/ring.yaml"])
+def test_config_fits_through_the_cli(config, tmp_path, tiny_fashion):
+    cli = run_lightning_cli(["fit", *cli_args(config, tmp_path, tiny_fashion, 7)])
+    assert (cli.model.d_steps, cli.model.g_steps) == (6, 1)
     assert (tmp_path / "metrics.json").is_file()

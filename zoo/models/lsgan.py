@@ -3,8 +3,8 @@
 Implements the objective of eq. (2): D descends 1/2 E[(D(x) - b)^2] + 1/2 E[(D(G(z)) - a)^2] and G
 descends 1/2 E[(D(G(z)) - c)^2], with the (a, b, c) coding chosen by name:
 
-* ``coding="binary"`` (default): a = 0, b = 1, c = 1, the 0-1 coding of eq. (9) that the paper's
-  experiments use;
+* ``coding="binary"`` (default): a = 0, b = 1, c = 1, the 0-1 coding of eq. (9) (G makes fakes "as real
+  as possible");
 * ``coding="pearson"``: a = -1, b = 1, c = 0, eq. (8), which satisfies b - c = 1 and b - a = 2, so that by
   Theorem 1 the generator (with D at its optimum D*, eq. 4) minimizes the Pearson chi^2 divergence
   chi^2_Pearson(p_data + p_g || 2 p_g).
