@@ -5,5 +5,14 @@ from callbacks.checkpoint import ZooCheckpoint
 from callbacks.divergence import DivergenceGuard, TrainingDivergedError
 from callbacks.sample_grid import SampleGrid
 from callbacks.summary import TrainingSummary
+from callbacks.toy_metrics import ToyModeMetrics, mode_metrics
 
-__all__ = ["DivergenceGuard", "SampleGrid", "TrainingDivergedError", "TrainingSummary", "ZooCheckpoint"]
+__all__ = [
+    "DivergenceGuard",
+    "SampleGrid",
+    "ToyModeMetrics",
+    "TrainingDivergedError",
+    "TrainingSummary",
+    "ZooCheckpoint",
+    "mode_metrics",
+]

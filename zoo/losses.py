@@ -7,12 +7,21 @@ References
 Goodfellow et al., "Generative Adversarial Nets", NeurIPS 2014 (arXiv 1406.2661): value function eq. (1)
     V(D, G) = E_{x~p}[log D(x)] + E_{z~p_z}[log(1 - D(G(z)))],  D = sigmoid(score),
 and the non-saturating generator objective "maximize log D(G(z))" of Section 3.
+
+Mao et al. 2017 (LSGAN, arXiv 1611.04076): least squares with (a, b, c) codings, eq. 2, 4, 8, 9.
+Arjovsky et al. 2017 (WGAN, arXiv 1701.07875): Wasserstein critic / generator losses, Algorithm 1.
+Lim & Ye 2017 (arXiv 1705.02894) and Miyato et al. 2018 (arXiv 1802.05957, eq. 16-17): hinge losses.
+Nowozin et al. 2016 (f-GAN, arXiv 1606.00709): f-divergences with their generators f (Table 1), output
+    activations g_f and conjugates f* (Table 2), the saddle objective F of eq. (6).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
+from dataclasses import dataclass
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor
 
@@ -64,3 +73,245 @@ def least_squares_d(real_scores: Tensor, fake_scores: Tensor, a: float = 0.0, b:
 def least_squares_g(fake_scores: Tensor, c: float = 1.0) -> Tensor:
     """LSGAN generator loss (Mao et al. 2017, eq. 2): 1/2 E[(D(G(z)) - c)^2]."""
     return 0.5 * (fake_scores - c).pow(2).mean()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Least squares codings (Mao et al., "Least Squares Generative Adversarial Networks", ICCV 2017,
+# arXiv 1611.04076). D is trained towards b on real and a on fake samples, G towards c (eq. 2 / eq. 3).
+# ---------------------------------------------------------------------------------------------------------
+
+#: named (a, b, c) codings. ``pearson``: a=-1, b=1, c=0 (eq. 8; b - c = 1 and b - a = 2, the conditions of
+#: Theorem 1 under which G minimizes the Pearson chi^2 divergence). ``binary``: the 0-1 coding a=0, b=1,
+#: c=1 (eq. 9; G pushes fakes to the "real" label).
+LEAST_SQUARES_CODINGS: dict[str, tuple[float, float, float]] = {
+    "pearson": (-1.0, 1.0, 0.0),
+    "binary": (0.0, 1.0, 1.0),
+}
+
+
+def least_squares_coding(name: str) -> tuple[float, float, float]:
+    """The (a, b, c) labels of a named least squares coding (lists the valid names on error)."""
+    require_choice("least squares coding", name, LEAST_SQUARES_CODINGS)
+    return LEAST_SQUARES_CODINGS[name]
+
+
+def least_squares_optimal_d(p_data: Tensor, p_g: Tensor, a: float, b: float) -> Tensor:
+    """Mao et al. eq. 4: the optimal D for fixed G, ``D*(x) = (b p_data(x) + a p_g(x)) / (p_data(x) + p_g(x))``."""
+    return (b * p_data + a * p_g) / (p_data + p_g)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Wasserstein (Arjovsky et al., "Wasserstein GAN", ICML 2017, arXiv 1701.07875) and hinge (Lim & Ye,
+# "Geometric GAN", arXiv 1705.02894; Miyato et al., "Spectral Normalization for GANs", ICLR 2018, eq. 16-17).
+# ---------------------------------------------------------------------------------------------------------
+
+
+def wasserstein_d(real_scores: Tensor, fake_scores: Tensor) -> Tensor:
+    """Critic loss: ``-(E f(x) - E f(G(z)))``, the negated Kantorovich-Rubinstein estimate of W1 (eq. 3).
+
+    Minimizing it ascends the critic's estimate of the Wasserstein distance (Algorithm 1, lines 5-6).
+    """
+    return fake_scores.mean() - real_scores.mean()
+
+
+def wasserstein_g(fake_scores: Tensor) -> Tensor:
+    """Generator loss ``-E f(G(z))`` (Algorithm 1, line 10)."""
+    return -fake_scores.mean()
+
+
+def hinge_d(real_scores: Tensor, fake_scores: Tensor) -> Tensor:
+    """Hinge discriminator loss: ``E relu(1 - D(x)) + E relu(1 + D(G(z)))`` (Miyato et al. eq. 16, negated)."""
+    return F.relu(1.0 - real_scores).mean() + F.relu(1.0 + fake_scores).mean()
+
+
+def hinge_g(fake_scores: Tensor) -> Tensor:
+    """Hinge generator loss: ``-E D(G(z))`` (Miyato et al. eq. 17; Lim & Ye's generator update)."""
+    return -fake_scores.mean()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# f-GAN (Nowozin, Cseke & Tomioka, "f-GAN: Training Generative Neural Samplers using Variational Divergence
+# Minimization", NeurIPS 2016, arXiv 1606.00709).
+#
+# D_f(P || Q) = int q(x) f(p(x) / q(x)) dx with f convex, f(1) = 0 (eq. 1, Table 1). Fenchel duality gives the
+# variational lower bound (eq. 4)  D_f(P || Q) >= sup_T  E_P[T(x)] - E_Q[f*(T(x))],  tight at
+# T*(x) = f'(p(x) / q(x)) (Table 1, last column). The discriminator outputs a raw score V(x) in R and
+# T = g_f(V) with an output activation g_f: R -> dom f* (Table 2), giving the saddle objective (eq. 6)
+#     F(theta, omega) = E_P[g_f(V(x))] - E_Q[f*(g_f(V(x)))],
+# maximized by D and minimized by G. Conventions follow the paper's tables exactly: with f as listed,
+# "js" is 2 * JSD(P || Q) (the table's f has no factor 1/2) and "gan" is 2 * JSD(P || Q) - log 4.
+# ---------------------------------------------------------------------------------------------------------
+
+LOG2 = math.log(2.0)
+
+
+@dataclass(frozen=True)
+class FDivergence:
+    """One row of Nowozin et al. Tables 1 and 2.
+
+    Attributes:
+        name: registry name (``kl``, ``reverse_kl``, ...).
+        f: the generator f(u), u = p/q > 0 (Table 1).
+        f_prime: f'(u); the optimal variational function is T*(x) = f'(p(x)/q(x)) (Table 1).
+        activation: the output activation g_f(v): R -> dom f* (Table 2).
+        conjugate: the Fenchel conjugate f*(t) on dom f* (Table 2).
+        conjugate_of_activation: f*(g_f(v)) written in a numerically stable form (e.g. softplus).
+        domain: (low, high) bounds of dom f*; ``closed`` says whether they belong to it.
+        f_prime_at_one: f'(1), the value of T at which real and fake are indistinguishable (Table 2).
+    """
+
+    name: str
+    f: Callable[[Tensor], Tensor]
+    f_prime: Callable[[Tensor], Tensor]
+    activation: Callable[[Tensor], Tensor]
+    conjugate: Callable[[Tensor], Tensor]
+    conjugate_of_activation: Callable[[Tensor], Tensor]
+    domain: tuple[float, float]
+    closed: bool
+    f_prime_at_one: float
+
+    def in_domain(self, t: Tensor) -> Tensor:
+        """Boolean mask: which entries of ``t`` lie in dom f*."""
+        low, high = self.domain
+        if self.closed:
+            return (t >= low) & (t <= high)
+        return (t > low) & (t < high)
+
+
+def _xlogx(u: Tensor) -> Tensor:
+    return torch.special.xlogy(u, u)
+
+
+F_DIVERGENCES: dict[str, FDivergence] = {
+    d.name: d
+    for d in (
+        FDivergence(  # KL(P || Q) = int p log(p / q)
+            "kl",
+            f=_xlogx,
+            f_prime=lambda u: 1.0 + torch.log(u),
+            activation=lambda v: v,
+            conjugate=lambda t: torch.exp(t - 1.0),
+            conjugate_of_activation=lambda v: torch.exp(v - 1.0),
+            domain=(-math.inf, math.inf),
+            closed=False,
+            f_prime_at_one=1.0,
+        ),
+        FDivergence(  # KL(Q || P) = int q log(q / p)
+            "reverse_kl",
+            f=lambda u: -torch.log(u),
+            f_prime=lambda u: -1.0 / u,
+            activation=lambda v: -torch.exp(-v),
+            conjugate=lambda t: -1.0 - torch.log(-t),
+            conjugate_of_activation=lambda v: v - 1.0,
+            domain=(-math.inf, 0.0),
+            closed=False,
+            f_prime_at_one=-1.0,
+        ),
+        FDivergence(  # Pearson chi^2 = int (p - q)^2 / q
+            "pearson",
+            f=lambda u: (u - 1.0) ** 2,
+            f_prime=lambda u: 2.0 * (u - 1.0),
+            activation=lambda v: v,
+            conjugate=lambda t: 0.25 * t**2 + t,
+            conjugate_of_activation=lambda v: 0.25 * v**2 + v,
+            domain=(-math.inf, math.inf),
+            closed=False,
+            f_prime_at_one=0.0,
+        ),
+        FDivergence(  # Neyman chi^2 = int (p - q)^2 / p
+            "neyman",
+            f=lambda u: (1.0 - u) ** 2 / u,
+            f_prime=lambda u: 1.0 - u ** (-2),
+            activation=lambda v: -torch.expm1(-v),
+            conjugate=lambda t: 2.0 - 2.0 * torch.sqrt(1.0 - t),
+            conjugate_of_activation=lambda v: 2.0 - 2.0 * torch.exp(-0.5 * v),
+            domain=(-math.inf, 1.0),
+            closed=False,
+            f_prime_at_one=0.0,
+        ),
+        FDivergence(  # squared Hellinger = int (sqrt p - sqrt q)^2
+            "squared_hellinger",
+            f=lambda u: (torch.sqrt(u) - 1.0) ** 2,
+            f_prime=lambda u: 1.0 - torch.rsqrt(u),
+            activation=lambda v: -torch.expm1(-v),
+            conjugate=lambda t: t / (1.0 - t),
+            conjugate_of_activation=lambda v: torch.expm1(v),
+            domain=(-math.inf, 1.0),
+            closed=False,
+            f_prime_at_one=0.0,
+        ),
+        FDivergence(  # Jensen-Shannon as tabulated: int p log(2p / (p + q)) + q log(2q / (p + q)) = 2 JSD
+            "js",
+            f=lambda u: _xlogx(u) - (u + 1.0) * torch.log((u + 1.0) / 2.0),
+            f_prime=lambda u: torch.log(2.0 * u / (1.0 + u)),
+            activation=lambda v: LOG2 - F.softplus(-v),
+            conjugate=lambda t: -torch.log(2.0 - torch.exp(t)),
+            conjugate_of_activation=lambda v: F.softplus(v) - LOG2,
+            domain=(-math.inf, LOG2),
+            closed=False,
+            f_prime_at_one=0.0,
+        ),
+        FDivergence(  # the GAN divergence: int p log(2p / (p + q)) + q log(2q / (p + q)) - log 4
+            "gan",
+            f=lambda u: _xlogx(u) - (u + 1.0) * torch.log(u + 1.0),
+            f_prime=lambda u: torch.log(u / (u + 1.0)),
+            activation=lambda v: -F.softplus(-v),
+            conjugate=lambda t: -torch.log1p(-torch.exp(t)),
+            conjugate_of_activation=lambda v: F.softplus(v),
+            domain=(-math.inf, 0.0),
+            closed=False,
+            f_prime_at_one=-LOG2,
+        ),
+        FDivergence(  # total variation = 1/2 int |p - q|
+            "total_variation",
+            f=lambda u: 0.5 * torch.abs(u - 1.0),
+            f_prime=lambda u: 0.5 * torch.sign(u - 1.0),
+            activation=lambda v: 0.5 * torch.tanh(v),
+            conjugate=lambda t: t,
+            conjugate_of_activation=lambda v: 0.5 * torch.tanh(v),
+            domain=(-0.5, 0.5),
+            closed=True,
+            f_prime_at_one=0.0,
+        ),
+    )
+}
+
+
+def f_divergence(divergence: str | FDivergence) -> FDivergence:
+    """Look up an f-divergence by name (the error lists the valid names); instances pass through."""
+    if isinstance(divergence, FDivergence):
+        return divergence
+    require_choice("f-divergence", divergence, F_DIVERGENCES)
+    return F_DIVERGENCES[divergence]
+
+
+def variational_objective(divergence: str | FDivergence, t_real: Tensor, t_fake: Tensor) -> Tensor:
+    """The bound of eq. (4) at the level of T: ``E_P[T] - E_Q[f*(T)]`` (T already in dom f*)."""
+    div = f_divergence(divergence)
+    return t_real.mean() - div.conjugate(t_fake).mean()
+
+
+def fgan_objective(divergence: str | FDivergence, real_scores: Tensor, fake_scores: Tensor) -> Tensor:
+    """The saddle objective F of eq. (6) on raw scores V: ``E_P[g_f(V)] - E_Q[f*(g_f(V))]``."""
+    div = f_divergence(divergence)
+    return div.activation(real_scores).mean() - div.conjugate_of_activation(fake_scores).mean()
+
+
+def fgan_d(divergence: str | FDivergence, real_scores: Tensor, fake_scores: Tensor) -> Tensor:
+    """Discriminator loss: ``-F`` (D maximizes the variational lower bound on D_f(P || Q))."""
+    return -fgan_objective(divergence, real_scores, fake_scores)
+
+
+#: generator updates: ``saddle`` descends F itself, i.e. minimizes -E_Q[f*(g_f(V))]; ``alternative``
+#: maximizes E_Q[g_f(V)] instead (Section 4, "practical considerations"; the analogue of Goodfellow et al.'s
+#: non-saturating loss).
+FGAN_GENERATOR_UPDATES = ("alternative", "saddle")
+
+
+def fgan_g(divergence: str | FDivergence, fake_scores: Tensor, update: str = "alternative") -> Tensor:
+    """Generator loss for ``update`` in ``FGAN_GENERATOR_UPDATES`` on raw scores V of fake samples."""
+    div = f_divergence(divergence)
+    require_choice("f-GAN generator update", update, FGAN_GENERATOR_UPDATES)
+    if update == "saddle":
+        return -div.conjugate_of_activation(fake_scores).mean()
+    return -div.activation(fake_scores).mean()
