@@ -21,9 +21,10 @@ import zoo  # noqa: F401  (registers the variants for --model NAME)
 from callbacks import SampleGrid, TrainingSummary, ZooCheckpoint
 from datamodules.base import InMemoryData
 from zoo.checkpoints import load_variant
+from zoo.evaluate import evaluate_command
 from zoo.models.base import AdversarialModule
 
-TOOLS = ("sample",)
+TOOLS = ("sample", "evaluate")
 
 
 class GanZooCLI(LightningCLI):
@@ -67,7 +68,7 @@ def sample_command(argv: Sequence[str]) -> None:
 def main(argv: Sequence[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in TOOLS:
-        {"sample": sample_command}[argv[0]](argv[1:])
+        {"sample": sample_command, "evaluate": evaluate_command}[argv[0]](argv[1:])
         return
     run_lightning_cli(argv)
 

@@ -49,7 +49,8 @@ def test_callback_evaluates_on_schedule_logs_and_writes_metrics_json(tmp_path, f
     assert data["generative_metrics"]["protocol"]["extractor_sha256"] == callback.protocol["extractor_sha256"]
     assert len(data["generative_metrics"]["history"]) == 2
     # and through the logger
-    rows = list(csv.DictReader(open(next((tmp_path / "csv").rglob("metrics.csv")))))
+    with open(next((tmp_path / "csv").rglob("metrics.csv"))) as f:
+        rows = list(csv.DictReader(f))
     fids = [float(r["val/fid"]) for r in rows if r.get("val/fid")]
     assert fids == pytest.approx([h["val/fid"] for h in callback.history])
 
