@@ -41,6 +41,11 @@ lint: setup
 
 bench: setup
 	@if [ -f benchmarks/throughput.py ]; then $(PY) -m benchmarks.throughput; else echo "no benchmarks yet"; fi
+	$(PY) -m benchmarks.metrics_bench
+
+# Retrain the fashion-domain feature extractor (then record the printed SHA-256 in callbacks/extractors.py).
+extractor: setup
+	$(PY) -m callbacks.train_extractor --data-dir $(FASHION_DIR)
 
 clean:
 	rm -rf runs lightning_logs .pytest_cache
