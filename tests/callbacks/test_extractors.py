@@ -220,6 +220,36 @@ def test_inception_offline_without_weights_fails_fast_and_says_how(tmp_path, mon
         build_extractor("inception-v3-compat", weights_path=tmp_path / "nope.pth")
 
 
+def test_inception_weights_file_plumbing(tmp_path, monkeypatch):
+    """Path resolution, hash, and the weights_only check before torch-fidelity loads the file (net stubbed)."""
+    import argparse
+
+    import torch_fidelity.feature_extractor_inceptionv3 as tf_inception
+
+    built = {}
+
+    def fake_inception(name, features_list, feature_extractor_weights_path=None):
+        built["path"], built["features"] = feature_extractor_weights_path, features_list
+        return TinyInceptionLike(name, ["pool", "logits_unbiased"])
+
+    monkeypatch.setattr(tf_inception, "FeatureExtractorInceptionV3", fake_inception)
+    weights = tmp_path / "my_inception.pth"
+    torch.save({"w": torch.zeros(3)}, weights)
+    extractor = build_extractor("inception-v3-compat", weights_path=weights)
+    assert built["path"] == str(weights) and extractor.weights_sha256 == sha256_file(weights)
+    assert built["features"] == ["2048", "logits_unbiased"]  # pool3 features for FID/KID/PR, logits for IS
+    torch.save({"w": argparse.Namespace(x=1)}, weights)  # pickled objects: refused, never unpickled unsafely
+    with pytest.raises(ValueError, match="not a plain state dict"):
+        build_extractor("inception-v3-compat", weights_path=weights)
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "home"))
+    monkeypatch.setattr(torch.hub, "_hub_dir", None)
+    cached = tmp_path / "home" / "hub" / "checkpoints" / "weights-inception-2015-12-05-6726825d.pth"
+    cached.parent.mkdir(parents=True)
+    torch.save({"w": torch.zeros(3)}, cached)  # a file with the right name but the wrong content
+    with pytest.raises(ValueError, match="not the torch-fidelity Inception-v3 weights"):
+        build_extractor("inception-v3-compat")
+
+
 # ----------------------------------------------------------------------------------------- bad input
 def test_wrong_channels_size_or_dtype_is_a_clear_error(domain):
     with pytest.raises(ValueError, match="1x28x28 images, got 3x28x28"):
