@@ -12,8 +12,7 @@ from lightning.pytorch.loggers import CSVLogger
 from callbacks import TrainingSummary
 from callbacks.metrics import GenerativeMetrics, evaluate_generator, shard
 from callbacks.real_stats import RealStatsCache
-from datamodules.fashion_mnist import FashionMNISTData
-from tests.callbacks.helpers import tiny_gan, tiny_trainer
+from tests.callbacks.helpers import SyntheticImages, tiny_gan, tiny_trainer
 
 SMALL = dict(num_fake=128, num_real=128, kid_subsets=10, kid_subset_size=64, batch_size=64)
 
@@ -79,17 +78,18 @@ def test_evaluation_is_reproducible_and_tracks_the_model(tmp_path, fashion, doma
     assert changed["fid"] != first["fid"]
 
 
-def test_ddp_spawn_two_ranks_equal_one_process(tmp_path, fashion, domain):
+def test_ddp_spawn_two_ranks_equal_one_process(tmp_path, domain):
     callback = GenerativeMetrics(cache_dir=str(tmp_path / "cache"), json_path=str(tmp_path / "ddp.json"), **SMALL)
     model = tiny_gan()
     # one DDP wrapper around G and D needs find_unused_parameters (see DESIGN.md, "Manual optimization")
     strategy = "ddp_spawn_find_unused_parameters_true"
     trainer = tiny_trainer(tmp_path, max_steps=2, strategy=strategy, devices=2, callbacks=[callback])
-    trainer.fit(model, FashionMNISTData(batch_size=16))  # unloaded: the workers read the files themselves
+    trainer.fit(model, SyntheticImages())
     # ddp_spawn runs the callback in the workers; rank 0 wrote the file, the trained weights came back to us
     ddp = json.loads((tmp_path / "ddp.json").read_text())["generative_metrics"]
     assert ddp["protocol"]["world_size"] == 2
-    single, protocol = evaluate_generator(model, fashion, domain, cache=RealStatsCache(tmp_path / "cache"), **SMALL)
+    cache = RealStatsCache(tmp_path / "cache")
+    single, protocol = evaluate_generator(model, SyntheticImages(), domain, cache=cache, **SMALL)
     assert protocol["world_size"] == 1
     for key, value in single.items():
         assert ddp["latest"][f"val/{key}"] == pytest.approx(value, rel=1e-6, abs=1e-9), key
