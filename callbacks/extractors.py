@@ -166,11 +166,12 @@ class FashionDomainExtractor(FeatureExtractor):
                 f"cannot load fashion-domain weights {path}: {type(err).__name__}: {str(err)[:300]}. "
                 "Retrain with 'python -m callbacks.train_extractor'."
             ) from err
+        self.net.to(memory_format=torch.channels_last)  # about 1.5x faster convolutions on CPU
         self.requires_grad_(False)
         self.eval()
 
     def extract(self, images: Tensor) -> tuple[Tensor, Tensor]:
-        return self.net(images)
+        return self.net(images.contiguous(memory_format=torch.channels_last))
 
 
 def to_uint8_rgb(images: Tensor) -> Tensor:
