@@ -42,6 +42,11 @@ lint: setup
 # Benchmarks (not tests): each writes benchmarks/results/<name>.json with its protocol.
 bench: setup
 	$(PY) -m benchmarks.throughput
+	$(PY) -m benchmarks.metrics_bench
+
+# Retrain the fashion-domain feature extractor (then record the printed SHA-256 in callbacks/extractors.py).
+extractor: setup
+	$(PY) -m callbacks.train_extractor --data-dir $(FASHION_DIR)
 
 clean:
 	rm -rf runs lightning_logs .pytest_cache

@@ -3,12 +3,14 @@
 
 from callbacks.checkpoint import ZooCheckpoint
 from callbacks.divergence import DivergenceGuard, TrainingDivergedError
+from callbacks.metrics import GenerativeMetrics
 from callbacks.sample_grid import SampleGrid
 from callbacks.summary import TrainingSummary
 from callbacks.toy_metrics import ToyModeMetrics, mode_metrics
 
 __all__ = [
     "DivergenceGuard",
+    "GenerativeMetrics",
     "SampleGrid",
     "ToyModeMetrics",
     "TrainingDivergedError",

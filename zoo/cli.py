@@ -24,10 +24,11 @@ import zoo  # noqa: F401  (registers the variants for --model NAME)
 from callbacks import DivergenceGuard, SampleGrid, TrainingSummary, ZooCheckpoint
 from datamodules.base import InMemoryData
 from zoo.checkpoints import load_variant
+from zoo.evaluate import evaluate_command
 from zoo.models.base import AdversarialModule
 from zoo.translate import translate_command
 
-TOOLS = ("sample", "translate")
+TOOLS = ("sample", "translate", "evaluate")
 
 
 def check_devices(accelerator: Any, devices: Any) -> None:
@@ -91,7 +92,7 @@ def sample_command(argv: Sequence[str]) -> None:
 def main(argv: Sequence[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in TOOLS:
-        {"sample": sample_command, "translate": translate_command}[argv[0]](argv[1:])
+        {"sample": sample_command, "translate": translate_command, "evaluate": evaluate_command}[argv[0]](argv[1:])
         return
     run_lightning_cli(argv)
 

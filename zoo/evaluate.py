@@ -1,0 +1,112 @@
+"""``gan-zoo evaluate``: FID / KID / IS / precision-recall of a checkpoint, printed and written as JSON.
+
+    gan-zoo evaluate --ckpt runs/demo/checkpoints/last.ckpt --metrics fid,kid,is,pr --num-fake 10000
+
+The JSON carries the numbers and the protocol needed to compare them: extractor name and weights SHA-256,
+n_real, n_fake, split, dataset, seed, metric settings, library versions, checkpoint hash, wall time.
+Numbers from different extractors are not comparable; ``fashion-domain`` numbers are not Inception numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import datamodules
+from callbacks.extractors import build_extractor, list_extractors, sha256_file
+from callbacks.metrics import evaluate_generator, parse_metrics
+from callbacks.real_stats import RealStatsCache
+from zoo.checkpoints import load_variant
+
+
+def make_datamodule(name: str, data_dir: str | None, image_shape: tuple[int, ...] | None) -> Any:
+    cls = getattr(datamodules, name, None)
+    if cls is None or not hasattr(cls, "real_samples"):
+        names = [n for n in datamodules.__all__ if hasattr(getattr(datamodules, n), "real_samples")]
+        raise SystemExit(f"gan-zoo evaluate: unknown --data {name!r}; choose from {', '.join(names)}.")
+    kwargs: dict[str, Any] = {}
+    if data_dir is not None:
+        kwargs["data_dir"] = data_dir
+    if image_shape is not None and len(image_shape) == 3 and "image_size" in cls.__init__.__code__.co_varnames:
+        kwargs["image_size"] = image_shape[-1]
+    return cls(**kwargs)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="gan-zoo evaluate", description="Generative metrics of a checkpoint.")
+    p.add_argument("--ckpt", required=True, help="checkpoint written by gan-zoo fit")
+    p.add_argument("--metrics", default="fid,kid,is,pr", help="comma-separated: fid, kid, is, pr")
+    p.add_argument("--num-fake", type=int, default=10000)
+    p.add_argument("--num-real", type=int, default=10000)
+    p.add_argument("--split", default="test", help="real split to compare against")
+    p.add_argument("--data", default="FashionMNISTData", help="datamodule class in datamodules")
+    p.add_argument("--data-dir", default=None, help="its data_dir (default: the datamodule's)")
+    p.add_argument("--extractor", default="fashion-domain", choices=list_extractors())
+    p.add_argument("--extractor-weights", default=None, help="weights file (Inception: torch-fidelity's .pth)")
+    p.add_argument("--no-download", action="store_true", help="never download extractor weights")
+    p.add_argument("--seed", type=int, default=0, help="fixes the fake z, KID subsets and IS splits")
+    p.add_argument("--batch-size", type=int, default=500)
+    p.add_argument("--kid-subsets", type=int, default=100)
+    p.add_argument("--kid-subset-size", type=int, default=1000)
+    p.add_argument("--is-splits", type=int, default=10)
+    p.add_argument("--pr-neighborhood", type=int, default=3)
+    p.add_argument("--cache-dir", default=None, help="real-statistics cache (default ~/.cache/lightning-gan-zoo)")
+    p.add_argument("--no-cache", action="store_true")
+    p.add_argument("--out", default=None, help="JSON file (default: <ckpt>.metrics.json)")
+    return p
+
+
+def evaluate_command(argv: Sequence[str]) -> dict[str, Any]:
+    """``gan-zoo evaluate``: compute the metrics of a checkpoint, print and write them with their protocol."""
+    args = build_parser().parse_args(list(argv))
+    try:
+        metrics = parse_metrics(args.metrics)
+    except ValueError as err:
+        raise SystemExit(f"gan-zoo evaluate: {err}") from err
+    start = time.perf_counter()
+    model = load_variant(args.ckpt)
+    datamodule = make_datamodule(args.data, args.data_dir, model.image_shape)
+    kwargs: dict[str, Any] = {}
+    if args.extractor == "inception-v3-compat":
+        kwargs = {"weights_path": args.extractor_weights, "download": not args.no_download}
+    elif args.extractor_weights is not None:
+        kwargs = {"weights_path": args.extractor_weights}
+    extractor = build_extractor(args.extractor, **kwargs)
+    values, protocol = evaluate_generator(
+        model,
+        datamodule,
+        extractor,
+        metrics=metrics,
+        num_fake=args.num_fake,
+        num_real=args.num_real,
+        split=args.split,
+        seed=args.seed,
+        batch_size=args.batch_size,
+        kid_subsets=args.kid_subsets,
+        kid_subset_size=args.kid_subset_size,
+        is_splits=args.is_splits,
+        pr_neighborhood=args.pr_neighborhood,
+        cache=RealStatsCache(args.cache_dir, enabled=not args.no_cache),
+    )
+    result = {
+        "metrics": values,
+        "protocol": {
+            **protocol,
+            "command": "gan-zoo evaluate " + " ".join(argv),
+            "checkpoint": str(args.ckpt),
+            "checkpoint_sha256": sha256_file(args.ckpt),
+            "variant": type(model).__name__,
+            "wall_time_s": round(time.perf_counter() - start, 3),
+        },
+    }
+    out = Path(args.out) if args.out else Path(str(args.ckpt) + ".metrics.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(result, indent=2)
+    out.write_text(text + "\n")
+    print(text)
+    print(f"wrote {out}")
+    return result
