@@ -1,10 +1,10 @@
 """Train a tiny variant with checkpoints, optionally SIGKILLing itself at a chosen point; dump final params.
 
     python tests/scripts/train_run.py --variant GAN --data-dir D --root R --max-steps 24 --every 6 \
-        [--kill-at-batch 9 | --kill-during-save 2] [--resume] --out final.pt
+        [--kill-at-step 9 | --kill-during-save 2] [--resume] --out final.pt
 
-``--kill-at-batch b`` sends SIGKILL to this process at the end of training batch b (before any checkpoint of
-that batch); ``--kill-during-save n`` kills it inside the n-th checkpoint write, after the temporary file is
+``--kill-at-step s`` sends SIGKILL to this process at the end of the first training batch reaching optimizer
+step s (before any checkpoint of that batch); ``--kill-during-save n`` kills it inside the n-th checkpoint write, after the temporary file is
 written and before it replaces ``last.ckpt``. ``--resume`` continues from ``R/checkpoints/last.ckpt``.
 """
 
@@ -28,11 +28,13 @@ from tests.zoo.variant_harness import tiny_data, tiny_model  # noqa: E402
 
 
 class KillAt(L.Callback):
-    def __init__(self, batch: int) -> None:
-        self.batch = batch
+    """SIGKILL at the end of the first training batch that brings ``trainer.global_step`` to ``step`` or more."""
+
+    def __init__(self, step: int) -> None:
+        self.step = step
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        if pl_module.d_steps == self.batch:
+        if trainer.global_step >= self.step:
             os.kill(os.getpid(), signal.SIGKILL)
 
 
@@ -57,7 +59,7 @@ def main() -> None:
     parser.add_argument("--root", required=True)
     parser.add_argument("--max-steps", type=int, required=True)
     parser.add_argument("--every", type=int, default=6)
-    parser.add_argument("--kill-at-batch", type=int)
+    parser.add_argument("--kill-at-step", type=int)
     parser.add_argument("--kill-during-save", type=int)
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--out")
@@ -72,7 +74,7 @@ def main() -> None:
         if args.kill_during_save
         else ZooCheckpoint(**ckpt_kwargs)
     )
-    callbacks = [checkpoint] + ([KillAt(args.kill_at_batch)] if args.kill_at_batch else [])
+    callbacks = [checkpoint] + ([KillAt(args.kill_at_step)] if args.kill_at_step else [])
     trainer = L.Trainer(
         accelerator="cpu",
         max_steps=args.max_steps,

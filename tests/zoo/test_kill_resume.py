@@ -14,11 +14,11 @@ from tests.conftest import write_idx_dataset
 from zoo.checkpoints import read_checkpoint
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "train_run.py"
-MAX_STEPS, EVERY = 24, 6  # GAN-like variants: 12 batches, a checkpoint every 3 batches
-# kill points (training batches): right after a checkpoint, mid-interval, inside a checkpoint write
-KILLS = {"after_checkpoint": ["--kill-at-batch", "4"], "mid_interval": ["--kill-at-batch", "8"]}
+MAX_STEPS, EVERY = 24, 6  # optimizer steps of all nets; a checkpoint every 6 (GAN: every 3 batches)
+# kill points: the batch right after the first checkpoint, mid-way between the 2nd and 3rd, inside the 2nd write
+KILLS = {"after_checkpoint": ["--kill-at-step", "7"], "mid_interval": ["--kill-at-step", "15"]}
 KILLS["during_save"] = ["--kill-during-save", "2"]
-VARIANTS = ["GAN"]
+VARIANTS = ["GAN", "WGANGP", "CycleGAN"]  # plain, n_critic = 5 with gradient penalty, image pools + 2 optimizers
 
 
 def train(tmp: Path, data: Path, root: str, *args: str) -> subprocess.CompletedProcess:
