@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> dict:
     breakdown = {k: statistics.mean(p["timings_s"][k] for p in protocols) for k in ("real_s", "fake_s", "compute_s")}
     protocol = {k: v for k, v in protocols[-1].items() if k not in ("timings_s", "seed", "real_stats_cached")}
     result = {
-        "command": "python -m benchmarks.metrics_bench " + " ".join(sys.argv[1:] if argv is None else argv),
+        "command": " ".join(["python -m benchmarks.metrics_bench", *(sys.argv[1:] if argv is None else argv)]),
         "protocol": {**protocol, "seeds": list(range(args.repeats)), "generator": "GAN(latent_dim=64, width=32)"},
         "timing_s": {
             "cold": round(cold, 3),

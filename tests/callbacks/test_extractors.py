@@ -103,7 +103,7 @@ def versus_test(sets, name: str, metric: str) -> float:
 
 def test_domain_fid_ranks_real_far_below_noise_blur_and_one_class(domain_sets):
     fid = {name: versus_test(domain_sets, name, "fid") for name in ("train", "noise", "blurred", "one_class")}
-    assert fid["noise"] > 20 * fid["train"], fid
+    assert fid["noise"] > 20 * fid["train"], fid  # measured: train 0.26, noise 100, blurred 33, one class 12.6
     assert fid["blurred"] > 3 * fid["train"], fid
     assert fid["one_class"] > 3 * fid["train"], fid
 
@@ -111,7 +111,7 @@ def test_domain_fid_ranks_real_far_below_noise_blur_and_one_class(domain_sets):
 def test_domain_inception_score_real_far_above_one_class(domain_sets):
     is_real = versus_test(domain_sets, "test", "is")
     is_one = versus_test(domain_sets, "one_class", "is")
-    assert is_real > 5.0
+    assert is_real > 4.5  # measured 5.64 (N = 600); at most 10 classes
     assert is_one < 2.0
     assert is_real > 3 * is_one
 
