@@ -5,7 +5,8 @@
 
 ``--kill-at-step s`` sends SIGKILL to this process at the end of the first training batch reaching optimizer
 step s (before any checkpoint of that batch); ``--kill-during-save n`` kills it inside the n-th checkpoint
-write, after the temporary file is written and before it replaces ``last.ckpt``. ``--resume`` continues from ``R/checkpoints/last.ckpt``.
+write, after the temporary file is written and before it replaces ``last.ckpt``.
+``--resume`` continues from ``R/checkpoints/last.ckpt``.
 """
 
 from __future__ import annotations
