@@ -84,3 +84,23 @@ class InMemoryData(L.LightningDataModule):
                 raise ValueError(f"asked for {n} real samples but split {split!r} has {len(samples)}.")
             samples = samples[:n]
         return to_unit_range(samples.clone())
+
+
+def shuffled_loader(dataset: Any, batch_size: int, seed: int, num_workers: int, where: str) -> Any:
+    """A seeded, shuffling, last-batch-dropping DataLoader for folder datasets (CelebA, unpaired sets)."""
+    from torch.utils.data import DataLoader
+
+    if batch_size > len(dataset):
+        raise ValueError(
+            f"batch_size={batch_size} is larger than the {len(dataset)} training images in {where}; lower batch_size."
+        )
+    return DataLoader(
+        dataset,
+        batch_size=batch_size,
+        shuffle=True,
+        drop_last=True,
+        num_workers=num_workers,
+        persistent_workers=num_workers > 0,
+        pin_memory=torch.cuda.is_available(),
+        generator=torch.Generator().manual_seed(seed),
+    )

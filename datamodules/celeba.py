@@ -18,7 +18,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
-from datamodules.base import InMemoryData, to_unit_range
+from datamodules.base import InMemoryData, shuffled_loader, to_unit_range
 from datamodules.unpaired import read_image, resize_image
 from zoo.validation import require_at_least, require_choice
 
@@ -139,17 +139,7 @@ class CelebAData(InMemoryData):
 
     def train_dataloader(self) -> DataLoader:
         dataset = CelebAImages(self.files("train"), self.crop_size, self.image_size)
-        if self.batch_size > len(dataset):
-            raise ValueError(f"batch_size={self.batch_size} is larger than the {len(dataset)} training images.")
-        return DataLoader(
-            dataset,
-            batch_size=self.batch_size,
-            shuffle=True,
-            drop_last=True,
-            num_workers=self.num_workers,
-            persistent_workers=self.num_workers > 0,
-            generator=torch.Generator().manual_seed(self.seed),
-        )
+        return shuffled_loader(dataset, self.batch_size, self.seed, self.num_workers, str(self.data_dir))
 
     def real_samples(self, split: str = "test", n: int | None = None) -> Tensor:
         """The first ``n`` images of ``split`` as floats in [-1, 1]."""

@@ -25,7 +25,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
-from datamodules.base import InMemoryData, to_unit_range
+from datamodules.base import InMemoryData, shuffled_loader, to_unit_range
 from datamodules.fashion_mnist import DEBIAN_DIR, FashionMNISTData
 from datamodules.in_memory import InMemoryBatches
 from zoo.validation import require_at_least, require_choice
@@ -198,21 +198,7 @@ class UnpairedImageData(InMemoryData):
         self.prepare_data()
 
     def train_dataloader(self) -> DataLoader:
-        dataset = self.dataset("train")
-        if self.batch_size > len(dataset):
-            raise ValueError(
-                f"batch_size={self.batch_size} is larger than the {len(dataset)} training images per epoch in "
-                f"{self.root}; lower batch_size."
-            )
-        return DataLoader(
-            dataset,
-            batch_size=self.batch_size,
-            shuffle=True,
-            drop_last=True,
-            num_workers=self.num_workers,
-            persistent_workers=self.num_workers > 0,
-            generator=torch.Generator().manual_seed(self.seed),
-        )
+        return shuffled_loader(self.dataset("train"), self.batch_size, self.seed, self.num_workers, str(self.root))
 
     def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
         images_a, images_b, *rest = batch

@@ -46,6 +46,23 @@ def init_dcgan_weights(module: nn.Module) -> None:
         nn.init.zeros_(module.bias)
 
 
+def downsampling_trunk(channels: int, size: int, width: int, norm: str) -> tuple[nn.Sequential, int]:
+    """DCGAN's strided-conv trunk: ``size`` px -> the 4x4 (or 7x7) map, doubling ``width`` per stage.
+
+    No normalization on the input layer (Radford et al., Section 3). Returns the trunk and its output channels.
+    """
+    ch = width
+    layers: list[nn.Module] = [nn.Conv2d(channels, ch, 4, 2, 1), nn.LeakyReLU(0.2, True)]
+    for _ in range(STAGES[size] - 1):
+        layers += [
+            nn.Conv2d(ch, ch * 2, 4, 2, 1, bias=norm == "none"),
+            conv_norm(norm, ch * 2),
+            nn.LeakyReLU(0.2, True),
+        ]
+        ch *= 2
+    return nn.Sequential(*layers), ch
+
+
 class DCGANGenerator(nn.Module):
     """Maps z of shape (N, latent_dim) to images in [-1, 1] of ``image_shape``.
 
@@ -104,18 +121,8 @@ class DCGANDiscriminator(nn.Module):
         channels, size, _ = check_image_shape(image_shape)
         require_positive("width", width)
         self.image_shape = (channels, size, size)
-        stages = STAGES[size]
-        ch = width
-        layers: list[nn.Module] = [nn.Conv2d(channels, ch, 4, 2, 1), nn.LeakyReLU(0.2, True)]
-        for _ in range(stages - 1):
-            layers += [
-                nn.Conv2d(ch, ch * 2, 4, 2, 1, bias=norm == "none"),
-                conv_norm(norm, ch * 2),
-                nn.LeakyReLU(0.2, True),
-            ]
-            ch *= 2
-        self.features = nn.Sequential(*layers)
-        self.head = nn.Conv2d(ch, 1, size // 2**stages, 1, 0)
+        self.features, ch = downsampling_trunk(channels, size, width, norm)
+        self.head = nn.Conv2d(ch, 1, size // 2 ** STAGES[size], 1, 0)
         self.apply(init_dcgan_weights)
 
     def forward(self, x: Tensor) -> Tensor:

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from zoo.nets.dcgan import STAGES, check_image_shape, init_dcgan_weights
-from zoo.nets.norms import conv_norm
+from zoo.nets.dcgan import STAGES, check_image_shape, downsampling_trunk, init_dcgan_weights
 from zoo.validation import require_at_least, require_positive
 
 
@@ -36,16 +35,7 @@ class VAEEncoder(nn.Module):
         self.image_shape = (channels, size, size)
         self.latent_dim = latent_dim
         stages = STAGES[size]
-        ch = width
-        layers: list[nn.Module] = [nn.Conv2d(channels, ch, 4, 2, 1), nn.LeakyReLU(0.2, True)]
-        for _ in range(stages - 1):
-            layers += [
-                nn.Conv2d(ch, ch * 2, 4, 2, 1, bias=norm == "none"),
-                conv_norm(norm, ch * 2),
-                nn.LeakyReLU(0.2, True),
-            ]
-            ch *= 2
-        self.features = nn.Sequential(*layers)
+        self.features, ch = downsampling_trunk(channels, size, width, norm)
         side = size // 2**stages
         self.head = nn.Linear(ch * side * side, 2 * latent_dim)
         self.apply(init_dcgan_weights)
