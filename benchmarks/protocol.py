@@ -33,17 +33,11 @@ def hardware() -> dict[str, Any]:
 
 
 def versions() -> dict[str, str]:
-    import lightning
-    import torchmetrics
     import torchvision
 
-    return {
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "torchvision": torchvision.__version__,
-        "lightning": lightning.__version__,
-        "torchmetrics": torchmetrics.__version__,
-    }
+    from callbacks.metrics import library_versions
+
+    return {**library_versions(), "torchvision": torchvision.__version__}
 
 
 def protocol(**extra: Any) -> dict[str, Any]:

@@ -9,7 +9,6 @@ printed SHA-256 into ``FASHION_DOMAIN_SHA256`` in ``callbacks/extractors.py`` (l
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import time
 from pathlib import Path
@@ -18,18 +17,11 @@ import torch
 import torch.nn.functional as F
 
 from callbacks.domain_net import FashionDomainNet
+from callbacks.extractors import sha256_file
 from datamodules.base import to_unit_range
 from datamodules.fashion_mnist import DEBIAN_DIR, FashionMNISTData
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "weights" / "fashion_domain.pt"
-
-
-def sha256_file(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 @torch.no_grad()
