@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -27,6 +28,9 @@ from zoo.checkpoints import load_variant
 from zoo.evaluate import evaluate_command
 from zoo.models.base import AdversarialModule
 from zoo.translate import translate_command
+
+# A deprecation inside Lightning's own pytree use (not actionable for users of the CLI).
+warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
 
 TOOLS = ("sample", "translate", "evaluate")
 
