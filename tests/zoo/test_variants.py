@@ -70,3 +70,35 @@ def test_channel_mismatch_is_refused_before_training(name, fashion_dir, tmp_path
 def test_bad_hyperparameters_are_refused(name, bad):
     with pytest.raises(ValueError, match="must be"):
         tiny_model(name, **bad)
+
+
+def flat_params(net) -> torch.Tensor:
+    return torch.cat([p.detach().reshape(-1).clone() for p in net.parameters()])
+
+
+@pytest.mark.parametrize("clip, bounded", [(1e-3, True), (None, False)])
+def test_gradient_clipping_by_the_base_class(clip, bounded, fashion_dir, tmp_path):
+    """SGD's first step moves parameters by lr * grad: clipped to norm 1e-3 it moves them by at most 1e-3."""
+    model = tiny_model("GAN", optimizer="sgd", lr=1.0, betas=(0.0, 0.999), grad_clip_val=clip, image_shape=(1, 28, 28))
+    before = flat_params(model.discriminator)
+    tiny_trainer(tmp_path, max_epochs=1, limit_train_batches=1).fit(model, tiny_data("GAN", fashion_dir))
+    moved = (flat_params(model.discriminator) - before).norm().item()
+    assert (moved <= 1e-3 * 1.0001) == bounded, moved
+
+
+def test_gradient_accumulation_by_the_base_class(fashion_dir, tmp_path):
+    spy = OptimizerSpy()
+    model = tiny_model("GAN", accumulate_grad_batches=3)
+    calls = {"g": 0}
+    original = model.generator_loss
+
+    def counting_generator_loss(batch_size):
+        calls["g"] += 1
+        return original(batch_size)
+
+    model.generator_loss = counting_generator_loss
+    trainer = tiny_trainer(tmp_path, max_epochs=1, limit_train_batches=7, callbacks=[spy])
+    trainer.fit(model, tiny_data("GAN", fashion_dir))
+    assert (model.d_steps, model.g_steps) == (2, 2)  # 7 batches = 2 full accumulations of 3 (+1 pending)
+    assert spy.steps == [2, 2] and spy.violations == []
+    assert calls["g"] == 6  # each generator update accumulates 3 micro-batches of its own
