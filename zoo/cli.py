@@ -94,11 +94,11 @@ def sample_command(argv: Sequence[str]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] in TOOLS:
-        {"sample": sample_command, "translate": translate_command, "evaluate": evaluate_command}[argv[0]](argv[1:])
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] in TOOLS:
+        {"sample": sample_command, "translate": translate_command, "evaluate": evaluate_command}[args[0]](args[1:])
         return
-    run_lightning_cli(argv)
+    run_lightning_cli(None if argv is None else args)  # None: LightningCLI reads sys.argv itself
 
 
 if __name__ == "__main__":
