@@ -71,6 +71,15 @@ class ZooCheckpoint(ModelCheckpoint):
             for logger in trainer.loggers:
                 logger.after_save_checkpoint(proxy(self))
 
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args: Any, **kwargs: Any) -> None:
+        super().on_train_batch_end(trainer, pl_module, *args, **kwargs)
+        # Single-process Lightning only acts on SIGTERM at the end of an epoch; a preempted job may not have that
+        # long. Save now and stop (multi-rank runs get SIGTERMException from Lightning between batches).
+        if getattr(trainer, "received_sigterm", False):
+            if trainer.global_step != self._last_global_step_saved:
+                self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
+            raise SIGTERMException()
+
     def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
         """On SIGTERM (SLURM preemption, ``kill``) save ``last.ckpt`` before exiting; other errors save nothing
         (a diverged or crashed state must not overwrite the last good checkpoint)."""

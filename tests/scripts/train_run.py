@@ -39,6 +39,19 @@ class KillAt(L.Callback):
             os.kill(os.getpid(), signal.SIGKILL)
 
 
+class TermAt(L.Callback):
+    """Send SIGTERM (what SLURM preemption and ``kill`` send) to this process at the first batch reaching ``step``."""
+
+    def __init__(self, step: int) -> None:
+        self.step = step
+        self.sent = False
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        if trainer.global_step >= self.step and not self.sent:
+            self.sent = True
+            os.kill(os.getpid(), signal.SIGTERM)
+
+
 class KillingCheckpoint(ZooCheckpoint):
     def __init__(self, kill_on_save: int, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -62,6 +75,7 @@ def main() -> None:
     parser.add_argument("--every", type=int, default=6)
     parser.add_argument("--kill-at-step", type=int)
     parser.add_argument("--kill-during-save", type=int)
+    parser.add_argument("--term-at-step", type=int)
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--out")
     args = parser.parse_args()
@@ -76,6 +90,7 @@ def main() -> None:
         else ZooCheckpoint(**ckpt_kwargs)
     )
     callbacks = [checkpoint] + ([KillAt(args.kill_at_step)] if args.kill_at_step else [])
+    callbacks += [TermAt(args.term_at_step)] if args.term_at_step else []
     trainer = L.Trainer(
         accelerator="cpu",
         max_steps=args.max_steps,

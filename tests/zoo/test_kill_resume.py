@@ -56,3 +56,16 @@ def test_sigkill_then_resume_is_bit_identical(variant, kill, tmp_path, data, ref
     assert final["steps"] == reference[variant]["steps"]
     for key, value in reference[variant]["state_dict"].items():
         assert torch.equal(final["state_dict"][key], value), key
+
+
+def test_sigterm_saves_last_checkpoint_then_resume_is_bit_identical(tmp_path, data, reference):
+    """SIGTERM at optimizer step 15 (between the checkpoints of steps 12 and 18): last.ckpt is written at once."""
+    terminated = train(tmp_path, data, "run", "--variant", "GAN", "--term-at-step", "15")
+    assert "Received SIGTERM" in terminated.stderr
+    saved = read_checkpoint(tmp_path / "run" / "checkpoints" / "last.ckpt")
+    assert saved["global_step"] == 16  # saved at the batch that reached step 15 and stopped there (not 12, not 24)
+    resumed = train(tmp_path, data, "run", "--variant", "GAN", "--resume", "--out", str(tmp_path / "final.pt"))
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    final = torch.load(tmp_path / "final.pt", weights_only=True)
+    for key, value in reference["GAN"]["state_dict"].items():
+        assert torch.equal(final["state_dict"][key], value), key
