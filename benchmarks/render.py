@@ -168,10 +168,12 @@ def protocol_lines(cells: list[dict[str, Any]], rows, meta: dict[str, Any]) -> l
         data += f"; varies by row: {', '.join(varying)} (see the details)"
     lines.append(data + ".")
     budgets = distinct([c["resolved"]["budget"] for c in cells])
+    deterministic = distinct([c["resolved"].get("trainer", {}).get("deterministic", True) for c in cells])
     unit = "generator steps" if all("g_steps" in b for b in budgets) else "budget"
     lines.append(
         f"- Budget: {unit} per row in the table ({', '.join(budget_text(b) for b in budgets)}); images seen by D "
-        "(real) and by G per cell in the details. Trained with lightning.Trainer(deterministic=True)."
+        "(real) and by G per cell in the details. Trained with lightning.Trainer(deterministic="
+        f"{'/'.join(map(str, deterministic))})."
     )
     ev = first["evaluation"]
     if ev["kind"] == "toy":

@@ -118,6 +118,8 @@ def resolve_cell(spec: dict[str, Any], entry: dict[str, Any], seed: int) -> dict
     data.setdefault("init_args", {})["seed"] = seed
     trainer = {k: v for k, v in (config.get("trainer") or {}).items() if k not in IGNORED_TRAINER_KEYS}
     trainer.setdefault("accelerator", spec.get("accelerator", "cpu"))
+    if "deterministic" in spec:  # default True (recorded only when a spec departs from it, e.g. "warn" on CUDA)
+        trainer["deterministic"] = spec["deterministic"]
     budget = {**spec["budget"], **entry.get("budget", {})}
     if ("g_steps" in budget) == ("epochs" in budget):
         raise ValueError(f"variant {entry['id']!r}: the budget needs exactly one of g_steps or epochs, got {budget}.")
@@ -211,11 +213,12 @@ def train_cell(resolved: dict[str, Any]) -> tuple[Any, Any, dict[str, Any]]:
         limits = {"max_steps": -1, "max_epochs": -1}
     else:
         limits = {"max_steps": -1, "max_epochs": int(budget["epochs"])}
+    if resolved["trainer"].get("accelerator") != "cpu":
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # deterministic cuBLAS
     trainer = L.Trainer(
-        **resolved["trainer"],
+        **{"deterministic": True, **resolved["trainer"]},
         **limits,
         devices=1,
-        deterministic=True,
         logger=False,
         enable_checkpointing=False,
         enable_progress_bar=False,
@@ -246,10 +249,14 @@ def train_cell(resolved: dict[str, Any]) -> tuple[Any, Any, dict[str, Any]]:
     return model, data, record
 
 
-def evaluate_cell(model: Any, data: Any, evaluation: dict[str, Any]) -> tuple[dict[str, float], dict[str, Any]]:
-    """Metrics and the evaluation protocol actually used."""
+def evaluate_cell(
+    model: Any, data: Any, evaluation: dict[str, Any], accelerator: str = "cpu"
+) -> tuple[dict[str, float], dict[str, Any]]:
+    """Metrics and the evaluation protocol actually used (on the GPU when the cell trained on one)."""
     import torch
 
+    if accelerator != "cpu" and torch.cuda.is_available():
+        model.cuda()
     model.eval()
     if evaluation["kind"] == "toy":
         from callbacks.toy_metrics import mode_metrics
@@ -278,8 +285,7 @@ def evaluate_cell(model: Any, data: Any, evaluation: dict[str, Any]) -> tuple[di
     from callbacks.real_stats import RealStatsCache
 
     extractor = build_extractor(evaluation["extractor"])
-    if torch.cuda.is_available() and model.device.type == "cuda":
-        extractor = extractor.to(model.device)
+    extractor = extractor.to(model.device)
     data.setup("fit")
     values, protocol = evaluate_generator(
         model,
@@ -302,7 +308,8 @@ def run_cell(cell: dict[str, Any], spec: dict[str, Any], run_protocol: dict[str,
     start = time.perf_counter()
     model, data, record = train_cell(cell["resolved"])
     t_eval = time.perf_counter()
-    metrics, evaluation = evaluate_cell(model, data, cell["resolved"]["evaluation"])
+    accelerator = str(cell["resolved"]["trainer"].get("accelerator", "cpu"))
+    metrics, evaluation = evaluate_cell(model, data, cell["resolved"]["evaluation"], accelerator)
     eval_s = time.perf_counter() - t_eval
     result = {
         "schema": 1,

@@ -116,3 +116,39 @@ def test_a_variant_name_that_does_not_match_its_config_is_refused(tmp_path):
     entry = {**spec["variants"][0], "variant": "WGAN"}
     with pytest.raises(ValueError, match="does not match the config's model class_path 'zoo.GAN'"):
         resolve_cell(spec, entry, 0)
+
+
+def test_an_image_cell_records_the_extractor_hash_and_sample_counts(tmp_path):
+    spec = {
+        "name": "tiny_fashion",
+        "seeds": [0],
+        "budget": {"g_steps": 3},
+        "overrides": {"model.init_args.latent_dim": 8, "model.init_args.width": 8},
+        "evaluation": {
+            "kind": "images",
+            "extractor": "fashion-domain",
+            "metrics": ["fid", "pr"],
+            "n_fake": 100,
+            "n_real": 120,
+            "split": "test",
+            "seed": 0,
+            "cache": False,
+        },
+        "variants": [{"id": "gan", "variant": "GAN", "config": "configs/gan/fashion_mnist_demo.yaml"}],
+    }
+    path = tmp_path / "tiny_fashion.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    run_table(path, results_root=tmp_path, log=quiet)
+    cell = json.loads((tmp_path / "tiny_fashion" / "gan-s0.json").read_text())
+    from callbacks.extractors import FASHION_DOMAIN_SHA256
+
+    assert cell["evaluation"]["extractor"] == "fashion-domain"
+    assert cell["evaluation"]["extractor_sha256"] == FASHION_DOMAIN_SHA256
+    assert (cell["evaluation"]["n_fake"], cell["evaluation"]["n_real"], cell["evaluation"]["split"]) == (
+        100,
+        120,
+        "test",
+    )
+    assert set(cell["metrics"]) == {"fid", "precision", "recall"}
+    assert cell["images_seen"] == {"d_real": 192, "d_fake": 192, "g": 192}
+    assert "`fashion-domain`" in (tmp_path / "tiny_fashion.md").read_text()
