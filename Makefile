@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 FASHION_DIR ?= /usr/share/datasets/fashion-mnist
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup data demo test lint bench extractor clean
+.PHONY: setup data demo test lint bench extractor tables clean
 
 setup: $(STAMP) data
 
@@ -43,6 +43,10 @@ lint: setup
 bench: setup
 	$(PY) -m benchmarks.throughput
 	$(PY) -m benchmarks.metrics_bench
+
+# Result tables: runs missing cells (resumable), then renders benchmarks/results/<table>.md.
+tables: setup
+	for t in ring grid fashion_quick; do PYTHONPATH=. OMP_NUM_THREADS=1 $(PY) -m benchmarks.run_table benchmarks/tables/$$t.yaml || exit 1; done
 
 # Retrain the fashion-domain feature extractor (then record the printed SHA-256 in callbacks/extractors.py).
 extractor: setup

@@ -1,0 +1,404 @@
+"""Fill a comparison table: train and evaluate every missing cell of a table spec, one JSON per cell.
+
+    python -m benchmarks.run_table benchmarks/tables/ring.yaml [--cells 'gan_*'] [--dry-run] [--force]
+
+A spec (``benchmarks/tables/*.yaml``) is variants x seeds on one dataset, with a training budget and an
+evaluation protocol. A *cell* is one (variant row, seed): its id is ``<row>-s<seed>``. For each cell the runner
+
+1. resolves the configuration: the variant's LightningCLI config (``configs/<variant>/<dataset>.yaml``) with
+   the spec's table-wide ``overrides`` and then the row's ``overrides`` applied (dotted keys such as
+   ``model.init_args.objective``), the data seed set to the cell seed, the budget and the evaluation;
+2. skips the cell when ``benchmarks/results/<table>/<cell>.json`` exists and its ``resolved`` block equals
+   the one just computed (a changed budget, config file, override or protocol re-runs it);
+3. otherwise seeds everything with the cell seed, builds the variant and the datamodule, trains with a
+   ``lightning.Trainer`` (deterministic, no logger, no checkpoints) until the generator has made
+   ``budget.g_steps`` updates (or for ``budget.epochs`` epochs), evaluates the generator, and writes the
+   cell JSON atomically (so a cell file exists only for a finished cell).
+
+Evaluation ``kind: toy`` scores ``n_samples`` generator samples (fixed z from ``evaluation.seed``) with
+``callbacks.toy_metrics.mode_metrics`` (the 3-sigma rule of Metz et al. 2017 / Srivastava et al. 2017);
+``kind: images`` runs ``callbacks.metrics.evaluate_generator`` with the named feature extractor (FID, KID,
+IS, precision/recall; extractor name and weights SHA-256 recorded). After running, the table is rendered to
+``benchmarks/results/<table>.md`` by ``benchmarks.render``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import fnmatch
+import json
+import os
+import sys
+import time
+import warnings
+from datetime import datetime, timezone
+from importlib import import_module
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+#: trainer keys of a variant config that do not change what is trained (the runner sets its own)
+IGNORED_TRAINER_KEYS = (
+    "default_root_dir",
+    "callbacks",
+    "logger",
+    "log_every_n_steps",
+    "enable_model_summary",
+    "enable_progress_bar",
+    "enable_checkpointing",
+    "max_steps",
+    "max_epochs",
+    "max_time",
+    "limit_train_batches",
+    "val_check_interval",
+    "check_val_every_n_epoch",
+)
+EVAL_KINDS = ("toy", "images")
+
+
+# ------------------------------------------------------------------------------------------------ spec
+def load_spec(path: str | Path) -> dict[str, Any]:
+    """Read and check a table spec."""
+    path = Path(path)
+    spec = yaml.safe_load(path.read_text())
+    if not isinstance(spec, dict):
+        raise ValueError(f"table spec {path} is not a mapping.")
+    for key in ("name", "seeds", "budget", "evaluation", "variants"):
+        if key not in spec:
+            raise ValueError(f"table spec {path} has no {key!r}.")
+    if spec["evaluation"].get("kind") not in EVAL_KINDS:
+        raise ValueError(f"table spec {path}: evaluation.kind must be one of {', '.join(EVAL_KINDS)}.")
+    ids = [v.get("id") for v in spec["variants"]]
+    if any(not i for i in ids) or len(set(ids)) != len(ids):
+        raise ValueError(f"table spec {path}: every variant needs a unique id, got {ids}.")
+    for entry in spec["variants"]:
+        for key in ("variant", "config"):
+            if key not in entry:
+                raise ValueError(f"table spec {path}: variant {entry['id']!r} has no {key!r}.")
+    spec["_path"] = str(path)
+    return spec
+
+
+def set_dotted(config: dict[str, Any], key: str, value: Any) -> None:
+    """``set_dotted(c, "model.init_args.lr", 1e-3)``; intermediate mappings are created."""
+    node = config
+    parts = key.split(".")
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise ValueError(f"override {key!r}: {part!r} is not a mapping in the config.")
+    node[parts[-1]] = value
+
+
+def normalize(value: Any) -> Any:
+    """JSON round trip: tuples become lists, so a resolved block compares equal to the one read back."""
+    return json.loads(json.dumps(value))
+
+
+def resolve_cell(spec: dict[str, Any], entry: dict[str, Any], seed: int) -> dict[str, Any]:
+    """Everything that determines a cell's numbers (compared with a finished cell's manifest)."""
+    config_path = ROOT / entry["config"]
+    if not config_path.is_file():
+        raise FileNotFoundError(f"variant {entry['id']!r}: config {entry['config']} does not exist.")
+    config = yaml.safe_load(config_path.read_text())
+    overrides = {**spec.get("overrides", {}), **entry.get("overrides", {})}
+    for key, value in overrides.items():
+        set_dotted(config, key, value)
+    class_path = config["model"]["class_path"]
+    if class_path.rsplit(".", 1)[-1] != entry["variant"]:
+        raise ValueError(
+            f"variant {entry['id']!r}: registry name {entry['variant']!r} does not match the config's model "
+            f"class_path {class_path!r} ({entry['config']})."
+        )
+    data = copy.deepcopy(config["data"])
+    data.setdefault("init_args", {})["seed"] = seed
+    trainer = {k: v for k, v in (config.get("trainer") or {}).items() if k not in IGNORED_TRAINER_KEYS}
+    trainer.setdefault("accelerator", spec.get("accelerator", "cpu"))
+    if "deterministic" in spec:  # default True (recorded only when a spec departs from it, e.g. "warn" on CUDA)
+        trainer["deterministic"] = spec["deterministic"]
+    budget = {**spec["budget"], **entry.get("budget", {})}
+    if ("g_steps" in budget) == ("epochs" in budget):
+        raise ValueError(f"variant {entry['id']!r}: the budget needs exactly one of g_steps or epochs, got {budget}.")
+    return normalize(
+        {
+            "variant": entry["variant"],
+            "config": entry["config"],
+            "overrides": overrides,
+            "seed": seed,
+            "model": {"class_path": class_path, "init_args": config["model"].get("init_args", {})},
+            "data": data,
+            "trainer": trainer,
+            "budget": budget,
+            "evaluation": spec["evaluation"],
+        }
+    )
+
+
+def cell_id(entry: dict[str, Any], seed: int) -> str:
+    return f"{entry['id']}-s{seed}"
+
+
+def table_meta(spec: dict[str, Any]) -> dict[str, Any]:
+    """What the renderer prints around the numbers (not part of the match: editing it re-runs nothing)."""
+    return {
+        "name": spec["name"],
+        "title": spec.get("title", spec["name"]),
+        "spec": os.path.relpath(Path(spec["_path"]).resolve(), ROOT),
+        "description": spec.get("description", ""),
+        "notes": spec.get("notes", ""),
+    }
+
+
+def plan(spec: dict[str, Any], results_dir: Path, patterns: list[str] | None, force: bool = False) -> list[dict]:
+    """The cells of ``spec`` (optionally matching one of ``patterns``) with their status: done, stale, missing."""
+    cells = []
+    for index, entry in enumerate(spec["variants"]):
+        for seed in spec["seeds"]:
+            cid = cell_id(entry, seed)
+            if patterns and not any(fnmatch.fnmatch(cid, p) for p in patterns):
+                continue
+            resolved = resolve_cell(spec, entry, seed)
+            path = results_dir / f"{cid}.json"
+            status = "missing"
+            if path.is_file():
+                try:
+                    old = json.loads(path.read_text()).get("resolved")
+                except json.JSONDecodeError:
+                    old = None
+                status = "done" if old == resolved and not force else "stale"
+            cells.append(
+                {"cell": cid, "entry": entry, "row_index": index, "seed": seed, "resolved": resolved, "path": path}
+            )
+            cells[-1]["status"] = status
+    return cells
+
+
+# ------------------------------------------------------------------------------------------------ run
+def import_class(class_path: str) -> type:
+    module, name = class_path.rsplit(".", 1)
+    return getattr(import_module(module), name)
+
+
+def make_stopper(g_steps: int):
+    import lightning as L
+
+    class StopAtGeneratorSteps(L.Callback):
+        """Stops training once the generator has made ``g_steps`` updates (checked after every batch)."""
+
+        def on_train_batch_end(self, trainer, pl_module, *args: Any) -> None:
+            if pl_module.g_steps >= g_steps:
+                trainer.should_stop = True
+
+    return StopAtGeneratorSteps()
+
+
+def train_cell(resolved: dict[str, Any]) -> tuple[Any, Any, dict[str, Any]]:
+    """Seed, build and train one cell's model; returns (model, datamodule, training record)."""
+    import lightning as L
+
+    from zoo import get_variant
+
+    seed = resolved["seed"]
+    L.seed_everything(seed, workers=True, verbose=False)
+    model = get_variant(resolved["variant"])(**resolved["model"]["init_args"])
+    data = import_class(resolved["data"]["class_path"])(**resolved["data"].get("init_args", {}))
+    budget = resolved["budget"]
+    callbacks = []
+    if "g_steps" in budget:
+        callbacks.append(make_stopper(int(budget["g_steps"])))
+        limits = {"max_steps": -1, "max_epochs": -1}
+    else:
+        limits = {"max_steps": -1, "max_epochs": int(budget["epochs"])}
+    if resolved["trainer"].get("accelerator") != "cpu":
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # deterministic cuBLAS
+    trainer = L.Trainer(
+        **{"deterministic": True, **resolved["trainer"]},
+        **limits,
+        devices=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        limit_val_batches=0,
+        callbacks=callbacks,
+    )
+    start = time.perf_counter()
+    trainer.fit(model, data)
+    train_s = time.perf_counter() - start
+    if "g_steps" in budget and model.g_steps != int(budget["g_steps"]):
+        raise RuntimeError(f"training stopped at {model.g_steps} generator steps, budget {budget['g_steps']}.")
+    batch = int(data.batch_size)
+    record = {
+        "d_steps": int(model.d_steps),
+        "g_steps": int(model.g_steps),
+        "epochs": int(trainer.current_epoch),
+        "batch_size": batch,
+        # one D update takes one real batch and one batch of fakes; one G update generates one batch
+        "images_seen": {
+            "d_real": int(model.d_steps) * batch,
+            "d_fake": int(model.d_steps) * batch,
+            "g": int(model.g_steps) * batch,
+        },
+        "train_s": round(train_s, 3),
+    }
+    return model, data, record
+
+
+def evaluate_cell(
+    model: Any, data: Any, evaluation: dict[str, Any], accelerator: str = "cpu"
+) -> tuple[dict[str, float], dict[str, Any]]:
+    """Metrics and the evaluation protocol actually used (on the GPU when the cell trained on one)."""
+    import torch
+
+    if accelerator != "cpu" and torch.cuda.is_available():
+        model.cuda()
+    model.eval()
+    if evaluation["kind"] == "toy":
+        from callbacks.toy_metrics import mode_metrics
+
+        n = int(evaluation["n_samples"])
+        threshold = float(evaluation.get("threshold", 3.0))
+        min_samples = int(evaluation.get("min_samples", 1))
+        z = model.sample_z(n, generator=torch.Generator().manual_seed(int(evaluation.get("seed", 0))))
+        with torch.no_grad():
+            samples = model.generator(z.to(model.device)).float().cpu()
+        values = mode_metrics(samples, data.centers, data.std, threshold, min_samples)
+        num_modes = values.pop("num_modes")
+        protocol = {
+            "kind": "toy",
+            "n_samples": n,
+            "threshold_std": threshold,
+            "min_samples": min_samples,
+            "num_modes": int(num_modes),
+            "mixture_std": float(data.std),
+            "seed": int(evaluation.get("seed", 0)),
+            "rule": f"high quality: within {threshold:g} std of the nearest mode; covered: >= {min_samples} such",
+        }
+        return values, protocol
+    from callbacks.extractors import build_extractor
+    from callbacks.metrics import evaluate_generator
+    from callbacks.real_stats import RealStatsCache
+
+    extractor = build_extractor(evaluation["extractor"])
+    extractor = extractor.to(model.device)
+    data.setup("fit")
+    values, protocol = evaluate_generator(
+        model,
+        data,
+        extractor,
+        metrics=evaluation.get("metrics", ("fid", "kid", "is", "pr")),
+        num_fake=int(evaluation["n_fake"]),
+        num_real=int(evaluation["n_real"]),
+        split=evaluation.get("split", "test"),
+        seed=int(evaluation.get("seed", 0)),
+        cache=RealStatsCache(enabled=bool(evaluation.get("cache", True))),
+    )
+    protocol = {"kind": "images", **protocol}
+    protocol.pop("versions", None)
+    return values, protocol
+
+
+def run_cell(cell: dict[str, Any], spec: dict[str, Any], run_protocol: dict[str, Any]) -> dict[str, Any]:
+    """Train, evaluate and write one cell; returns its JSON."""
+    start = time.perf_counter()
+    model, data, record = train_cell(cell["resolved"])
+    t_eval = time.perf_counter()
+    accelerator = str(cell["resolved"]["trainer"].get("accelerator", "cpu"))
+    metrics, evaluation = evaluate_cell(model, data, cell["resolved"]["evaluation"], accelerator)
+    eval_s = time.perf_counter() - t_eval
+    result = {
+        "schema": 1,
+        "table": table_meta(spec),
+        "cell": cell["cell"],
+        "row": cell["entry"]["id"],
+        "label": cell["entry"].get("label", cell["entry"]["id"]),
+        "row_index": cell["row_index"],
+        "seed": cell["seed"],
+        "resolved": cell["resolved"],
+        "training": record,
+        "images_seen": record["images_seen"],
+        "evaluation": evaluation,
+        "metrics": {k: float(v) for k, v in metrics.items()},
+        "protocol": run_protocol,
+        "wall_time_s": {
+            "train": record["train_s"],
+            "eval": round(eval_s, 3),
+            "total": round(time.perf_counter() - start, 3),
+        },
+        "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    path: Path = cell["path"]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(result, indent=2, sort_keys=False) + "\n")
+    tmp.replace(path)
+    return result
+
+
+def run_table(
+    spec_path: str | Path,
+    cells: list[str] | None = None,
+    dry_run: bool = False,
+    force: bool = False,
+    results_root: str | Path | None = None,
+    render: bool = True,
+    log=print,
+) -> list[dict[str, Any]]:
+    """Run the missing/stale cells of a spec; returns the planned cells with their final status."""
+    from benchmarks.protocol import protocol
+
+    spec = load_spec(spec_path)
+    root = Path(results_root) if results_root is not None else RESULTS
+    results_dir = root / spec["name"]
+    planned = plan(spec, results_dir, cells, force)
+    todo = [c for c in planned if c["status"] != "done"]
+    log(f"table {spec['name']}: {len(planned)} cells, {len(planned) - len(todo)} done, {len(todo)} to run")
+    for c in planned:
+        log(f"  {c['cell']:<28} {c['status']}")
+    if dry_run:
+        return planned
+    # the protocol is taken once, before any training: the code that runs is the code at this SHA
+    run_protocol = protocol(command=" ".join(["python -m benchmarks.run_table", *map(str, sys.argv[1:])]))
+    for i, cell in enumerate(todo, 1):
+        log(f"[{i}/{len(todo)}] {cell['cell']} ({cell['status']}) ...")
+        result = run_cell(cell, spec, run_protocol)
+        cell["status"] = "ran"
+        shown = ", ".join(f"{k}={v:.4g}" for k, v in result["metrics"].items())
+        log(f"[{i}/{len(todo)}] {cell['cell']} done in {result['wall_time_s']['total']:.1f}s: {shown}")
+    if render:
+        from benchmarks.render import render_table
+
+        out = root / f"{spec['name']}.md"
+        if any(results_dir.glob("*.json")):
+            render_table(results_dir, out, meta=table_meta(spec))
+            log(f"rendered {out}")
+    return planned
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.run_table", description=__doc__.split("\n")[0])
+    parser.add_argument("spec", help="table spec, e.g. benchmarks/tables/ring.yaml")
+    parser.add_argument("--cells", help="comma-separated glob patterns on cell ids (e.g. 'gan_*,wgan-s0')")
+    parser.add_argument("--dry-run", action="store_true", help="list the cells and their status, run nothing")
+    parser.add_argument("--force", action="store_true", help="re-run finished cells too")
+    parser.add_argument("--results", default=None, help="results root (default benchmarks/results)")
+    parser.add_argument("--no-render", action="store_true", help="do not re-render the Markdown table")
+    args = parser.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
+    warnings.filterwarnings("ignore")
+    import logging
+
+    logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
+    patterns = [p for p in args.cells.split(",") if p] if args.cells else None
+    run_table(args.spec, patterns, args.dry_run, args.force, args.results, not args.no_render)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,154 @@
+"""benchmarks.run_table on a tiny spec (MLP on the ring, 50 generator steps): resume, re-run, determinism."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+import benchmarks.run_table as run_table_module
+from benchmarks.run_table import load_spec, plan, resolve_cell, run_table
+
+
+def tiny_spec(path, budget=50, rows=("gan_ns", "gan_mm"), seeds=(0,)):
+    objectives = {"gan_ns": "non_saturating", "gan_mm": "minimax"}
+    spec = {
+        "name": "tiny",
+        "title": "Tiny",
+        "seeds": list(seeds),
+        "accelerator": "cpu",
+        "budget": {"g_steps": budget},
+        "overrides": {
+            "model.init_args.width": 16,
+            "data.init_args.num_samples": 2000,
+            "data.init_args.batch_size": 64,
+        },
+        # a loose rule (25 std = 0.5) so that 50 steps already give a non-trivial high-quality fraction
+        "evaluation": {"kind": "toy", "n_samples": 500, "threshold": 25.0, "min_samples": 1, "seed": 1},
+        "variants": [
+            {
+                "id": row,
+                "label": row,
+                "variant": "GAN",
+                "config": "configs/gan/ring.yaml",
+                "overrides": {"model.init_args.objective": objectives[row]},
+            }
+            for row in rows
+        ],
+    }
+    path.write_text(yaml.safe_dump(spec))
+    return path
+
+
+@pytest.fixture
+def counted(monkeypatch):
+    """Counts the cells actually trained."""
+    ran = []
+    original = run_table_module.run_cell
+
+    def run_cell(cell, spec, protocol):
+        ran.append(cell["cell"])
+        return original(cell, spec, protocol)
+
+    monkeypatch.setattr(run_table_module, "run_cell", run_cell)
+    return ran
+
+
+def quiet(*args):
+    pass
+
+
+def test_runner_writes_manifest_skips_finished_cells_and_reruns_changed_ones(tmp_path, counted):
+    spec = tiny_spec(tmp_path / "tiny.yaml")
+    results = tmp_path / "results"
+    run_table(spec, results_root=results, log=quiet)
+    assert counted == ["gan_ns-s0", "gan_mm-s0"]
+    cell = json.loads((results / "tiny" / "gan_mm-s0.json").read_text())
+    assert cell["resolved"]["model"]["init_args"]["objective"] == "minimax"
+    assert cell["training"]["g_steps"] == 50 and cell["training"]["d_steps"] == 50
+    assert cell["images_seen"] == {"d_real": 3200, "d_fake": 3200, "g": 3200}
+    assert cell["evaluation"]["n_samples"] == 500 and cell["evaluation"]["threshold_std"] == 25.0
+    assert set(cell["metrics"]) == {"modes_covered", "high_quality_fraction"}
+    for key in ("command", "git_sha", "versions", "hardware"):
+        assert key in cell["protocol"]
+    assert (results / "tiny.md").is_file()
+
+    # same spec: nothing runs, the files are untouched
+    before = {p.name: p.read_text() for p in (results / "tiny").glob("*.json")}
+    run_table(spec, results_root=results, log=quiet)
+    assert counted == ["gan_ns-s0", "gan_mm-s0"]
+    assert before == {p.name: p.read_text() for p in (results / "tiny").glob("*.json")}
+
+    # one row's budget changes: only that cell is stale and re-runs, with the new budget in its manifest
+    data = yaml.safe_load(spec.read_text())
+    data["variants"][1]["budget"] = {"g_steps": 60}
+    spec.write_text(yaml.safe_dump(data))
+    statuses = {c["cell"]: c["status"] for c in plan(load_spec(spec), results / "tiny", None)}
+    assert statuses == {"gan_ns-s0": "done", "gan_mm-s0": "stale"}
+    run_table(spec, results_root=results, log=quiet)
+    assert counted == ["gan_ns-s0", "gan_mm-s0", "gan_mm-s0"]
+    rerun = json.loads((results / "tiny" / "gan_mm-s0.json").read_text())
+    assert rerun["training"]["g_steps"] == 60 and rerun["resolved"]["budget"] == {"g_steps": 60}
+
+
+def test_cells_pattern_and_dry_run_run_only_what_they_say(tmp_path, counted):
+    spec = tiny_spec(tmp_path / "tiny.yaml", seeds=(0, 1))
+    results = tmp_path / "results"
+    planned = run_table(spec, cells=["gan_mm-*"], dry_run=True, results_root=results, log=quiet)
+    assert [c["cell"] for c in planned] == ["gan_mm-s0", "gan_mm-s1"]
+    assert counted == [] and not (results / "tiny").exists()
+
+
+def test_same_seed_gives_identical_metrics(tmp_path):
+    spec = tiny_spec(tmp_path / "tiny.yaml", rows=("gan_ns",))
+    run_table(spec, results_root=tmp_path / "a", render=False, log=quiet)
+    run_table(spec, results_root=tmp_path / "b", render=False, log=quiet)
+    a = json.loads((tmp_path / "a" / "tiny" / "gan_ns-s0.json").read_text())
+    b = json.loads((tmp_path / "b" / "tiny" / "gan_ns-s0.json").read_text())
+    assert 0.0 < a["metrics"]["high_quality_fraction"] < 1.0  # not a trivially saturated number
+    assert a["metrics"] == b["metrics"]
+    assert a["training"]["images_seen"] == b["training"]["images_seen"]
+
+
+def test_a_variant_name_that_does_not_match_its_config_is_refused(tmp_path):
+    spec = load_spec(tiny_spec(tmp_path / "tiny.yaml"))
+    entry = {**spec["variants"][0], "variant": "WGAN"}
+    with pytest.raises(ValueError, match="does not match the config's model class_path 'zoo.GAN'"):
+        resolve_cell(spec, entry, 0)
+
+
+def test_an_image_cell_records_the_extractor_hash_and_sample_counts(tmp_path):
+    spec = {
+        "name": "tiny_fashion",
+        "seeds": [0],
+        "budget": {"g_steps": 3},
+        "overrides": {"model.init_args.latent_dim": 8, "model.init_args.width": 8},
+        "evaluation": {
+            "kind": "images",
+            "extractor": "fashion-domain",
+            "metrics": ["fid", "pr"],
+            "n_fake": 100,
+            "n_real": 120,
+            "split": "test",
+            "seed": 0,
+            "cache": False,
+        },
+        "variants": [{"id": "gan", "variant": "GAN", "config": "configs/gan/fashion_mnist_demo.yaml"}],
+    }
+    path = tmp_path / "tiny_fashion.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    run_table(path, results_root=tmp_path, log=quiet)
+    cell = json.loads((tmp_path / "tiny_fashion" / "gan-s0.json").read_text())
+    from callbacks.extractors import FASHION_DOMAIN_SHA256
+
+    assert cell["evaluation"]["extractor"] == "fashion-domain"
+    assert cell["evaluation"]["extractor_sha256"] == FASHION_DOMAIN_SHA256
+    assert (cell["evaluation"]["n_fake"], cell["evaluation"]["n_real"], cell["evaluation"]["split"]) == (
+        100,
+        120,
+        "test",
+    )
+    assert set(cell["metrics"]) == {"fid", "precision", "recall"}
+    assert cell["images_seen"] == {"d_real": 192, "d_fake": 192, "g": 192}
+    assert "`fashion-domain`" in (tmp_path / "tiny_fashion.md").read_text()
