@@ -7,7 +7,8 @@ One process, interleaved repeats, same nets (same init), optimizers and batch si
   (b) ``hand``: a plain PyTorch loop doing the same D and G updates, fed from the in-memory tensor;
   (c) ``dataloader``: the hand loop fed by torchvision's ``FashionMNIST`` + ``ToTensor``/``Normalize`` through a
       ``DataLoader`` (workers, pinned memory) instead of the in-memory path;
-plus the data paths alone (no training). Prints images/s and ratios; writes benchmarks/results/throughput.json.
+plus the data paths alone (no training). Prints images/s and ratios; writes benchmarks/results/throughput.json
+and the Markdown rendered from it (throughput.md).
 """
 
 from __future__ import annotations
@@ -159,6 +160,35 @@ def torchvision_root(data_dir: str) -> Path:
     return root
 
 
+def render(result: dict) -> str:
+    """Markdown for a throughput result (the numbers come from the JSON, never typed)."""
+    med, runs, proto = result["median_images_per_s"], result["images_per_s"], result["protocol"]
+    labels = {
+        "zoo": "zoo training step under Lightning (in-memory data)",
+        "hand": "hand-written PyTorch loop (in-memory data)",
+        "dataloader": "hand-written loop fed by torchvision FashionMNIST + DataLoader",
+        "data_in_memory": "data path alone: in-memory batches",
+        "data_dataloader": "data path alone: torchvision + DataLoader",
+    }
+    lines = [
+        f"# Throughput: {result['variant']}, batch {result['batch_size']}, device {result['device']}",
+        "",
+        "| path | median images/s | repeats |",
+        "|---|---:|---|",
+    ]
+    lines += [f"| {labels[k]} | {med[k]:,.0f} | {', '.join(f'{v:,.0f}' for v in runs[k])} |" for k in labels]
+    lines += ["", "| ratio | value |", "|---|---:|"]
+    lines += [f"| {k} | {v:.3f} |" for k, v in result["ratios"].items()]
+    lines += [
+        "",
+        f"Protocol: {result['timed_steps']} timed steps after {result['warmup_steps']} warm-up, "
+        f"{result['repeats']} interleaved repeats, {result['dataloader_workers']} DataLoader workers; command `{proto['command']}`; git "
+        f"`{proto['git_sha']}`; hardware {proto['hardware']}; versions {proto['versions']}; wall {proto['wall_time_s']} s.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=60)
@@ -215,6 +245,7 @@ def main() -> None:
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+    Path(args.out).with_suffix(".md").write_text(render(result))
     print(json.dumps({"median_images_per_s": median, "ratios": ratios}, indent=2))
     shutil.rmtree(tv_root, ignore_errors=True)
 
