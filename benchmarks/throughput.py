@@ -182,8 +182,9 @@ def render(result: dict) -> str:
     lines += [
         "",
         f"Protocol: {result['timed_steps']} timed steps after {result['warmup_steps']} warm-up, "
-        f"{result['repeats']} interleaved repeats, {result['dataloader_workers']} DataLoader workers; command `{proto['command']}`; git "
-        f"`{proto['git_sha']}`; hardware {proto['hardware']}; versions {proto['versions']}; wall {proto['wall_time_s']} s.",
+        f"{result['repeats']} interleaved repeats, {result['dataloader_workers']} DataLoader workers; "
+        f"command `{proto['command']}`; git `{proto['git_sha']}`; hardware {proto['hardware']}; "
+        f"versions {proto['versions']}; wall {proto['wall_time_s']} s.",
         "",
     ]
     return "\n".join(lines)
