@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
 from lightning.pytorch.strategies import DDPStrategy, StrategyRegistry
 
 
@@ -41,6 +42,10 @@ class GANDDPStrategy(DDPStrategy):
         if module is not None and hasattr(module, "unwrap_networks"):
             module.unwrap_networks()
         super().teardown()
+        # Spawned workers leave through os._exit, so Lightning's atexit destroy_process_group never runs there and
+        # gloo's threads can abort the worker at exit ("terminate called without an active exception").
+        if self._start_method == "spawn" and torch.distributed.is_available() and torch.distributed.is_initialized():
+            torch.distributed.destroy_process_group()
 
     @classmethod
     def register_strategies(cls, strategy_registry: Any) -> None:
