@@ -141,6 +141,20 @@ def show(value: Any) -> str:
     return str(value)
 
 
+def merged_versions(per_cell: list[dict[str, str]]) -> str:
+    """One ``name=version`` per library over all cells; several versions, or cells that lack one, are said."""
+    names = distinct([name for versions in per_cell for name in versions])
+    parts = []
+    for name in names:
+        values = distinct([v[name] for v in per_cell if name in v])
+        text = f"{name}={' / '.join(map(str, values))}"
+        missing = sum(name not in v for v in per_cell)
+        if missing:
+            text += f" (not recorded in {missing} of {len(per_cell)} cells)"
+        parts.append(text)
+    return ", ".join(parts)
+
+
 def budget_text(budget: dict[str, Any]) -> str:
     return f"{budget['g_steps']}" if "g_steps" in budget else f"{budget['epochs']} ep"
 
@@ -196,10 +210,13 @@ def protocol_lines(cells: list[dict[str, Any]], rows, meta: dict[str, Any]) -> l
             f"subsets of {ev.get('kid_subset_size')}; IS {ev.get('is_splits')} splits; precision/recall k = "
             f"{ev.get('pr_neighborhood')}."
         )
-    shas = distinct([c["protocol"]["git_sha"] for c in cells])
-    lines.append(f"- Code: git {', '.join(f'`{s}`' for s in shas)}.")
-    versions = distinct([c["protocol"]["versions"] for c in cells])
-    lines.append(f"- Versions: {'; '.join(show(v) for v in versions)}.")
+    shas = [c["protocol"]["git_sha"] for c in cells]
+    if len(set(shas)) == 1:
+        lines.append(f"- Code: git `{shas[0]}`.")
+    else:  # a table filled over several sessions: say which code ran how many cells
+        counts = ", ".join(f"`{s}` ({shas.count(s)} cell{'s' * (shas.count(s) > 1)})" for s in distinct(shas))
+        lines.append(f"- Code: git {counts}.")
+    lines.append(f"- Versions: {merged_versions([c['protocol']['versions'] for c in cells])}.")
     hardware = distinct([c["protocol"]["hardware"] for c in cells])
     lines.append(f"- Hardware: {'; '.join(show(h) for h in hardware)}.")
     total = sum(c["wall_time_s"]["total"] for c in cells)

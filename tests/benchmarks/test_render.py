@@ -82,3 +82,13 @@ def test_the_hand_written_analysis_survives_re_rendering(tmp_path):
     (directory / "gan-s0.json").write_text(json.dumps(cell))
     again = render_table(directory)
     assert "GAN wins on FID." in again and "**10.50 ± 2.12**" in again
+
+
+def test_a_table_filled_over_sessions_names_each_sha_and_merges_versions():
+    cells = fixture_cells()
+    cells[0]["protocol"]["git_sha"] = "4567def"
+    cells[1]["protocol"]["versions"]["torch_fidelity"] = "0.4.0"
+    cells[2]["protocol"]["versions"]["torch"] = "2.1"
+    text = render_markdown(cells)
+    assert "- Code: git `4567def` (1 cell), `0123abc` (3 cells)." in text
+    assert "- Versions: torch=2.0 / 2.1, lightning=2.6.6, torch_fidelity=0.4.0 (not recorded in 3 of 4 cells)." in text
