@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -210,11 +210,11 @@ def protocol_lines(cells: list[dict[str, Any]], rows, meta: dict[str, Any]) -> l
             f"subsets of {ev.get('kid_subset_size')}; IS {ev.get('is_splits')} splits; precision/recall k = "
             f"{ev.get('pr_neighborhood')}."
         )
-    shas = [c["protocol"]["git_sha"] for c in cells]
-    if len(set(shas)) == 1:
-        lines.append(f"- Code: git `{shas[0]}`.")
+    shas = Counter(c["protocol"]["git_sha"] for c in cells)  # first-seen order
+    if len(shas) == 1:
+        lines.append(f"- Code: git `{next(iter(shas))}`.")
     else:  # a table filled over several sessions: say which code ran how many cells
-        counts = ", ".join(f"`{s}` ({shas.count(s)} cell{'s' * (shas.count(s) > 1)})" for s in distinct(shas))
+        counts = ", ".join(f"`{sha}` ({n} cell{'s' * (n > 1)})" for sha, n in shas.items())
         lines.append(f"- Code: git {counts}.")
     lines.append(f"- Versions: {merged_versions([c['protocol']['versions'] for c in cells])}.")
     hardware = distinct([c["protocol"]["hardware"] for c in cells])
