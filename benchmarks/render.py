@@ -7,7 +7,8 @@ best mean of each column in bold (higher is better for modes covered, high-quali
 and recall; lower for FID and KID; ties on the printed value are all bold). Under the table: the protocol
 (spec, data, budget, evaluation, extractor and weights hash, git SHA, versions, hardware, compute time), the
 one command that regenerates the table, which rows are within noise of the best, and for every row its
-seeds' values in a ``<details>`` block. A cell missing a required field is rejected with the field's name.
+seeds' values in a ``<details>`` block (a seed links to its sample grid when the runner saved one). A cell
+missing a required field is rejected with the field's name.
 
 A hand-written analysis kept between ``<!-- analysis:start -->`` and ``<!-- analysis:end -->`` in the existing
 Markdown file survives re-rendering.
@@ -333,8 +334,11 @@ def render_markdown(
                 fmt(cell["metrics"][m], 4) if m in cell["metrics"] else "–" for m in aux
             ]
             seen = cell["images_seen"]
+            seed = str(cell["seed"])
+            if "samples" in cell:  # link the seed to its sample grid, stored beside the cell JSON
+                seed = f"[{seed}]({cell['table']['name']}/{cell['samples']['file']})"
             out.append(
-                f"| {cell['seed']} | "
+                f"| {seed} | "
                 + " | ".join(values)
                 + f" | {seen.get('d_real', '–')} | {seen.get('g', '–')} | {cell['wall_time_s']['total']:.1f} |"
             )

@@ -18,7 +18,9 @@ evaluation protocol. A *cell* is one (variant row, seed): its id is ``<row>-s<se
 Evaluation ``kind: toy`` scores ``n_samples`` generator samples (fixed z from ``evaluation.seed``) with
 ``callbacks.toy_metrics.mode_metrics`` (the 3-sigma rule of Metz et al. 2017 / Srivastava et al. 2017);
 ``kind: images`` runs ``callbacks.metrics.evaluate_generator`` with the named feature extractor (FID, KID,
-IS, precision/recall; extractor name and weights SHA-256 recorded). After running, the table is rendered to
+IS, precision/recall; extractor name and weights SHA-256 recorded), and the runner also saves an 8x8 grid of
+samples from a fixed z (seeded by ``evaluation.seed``) as ``<cell>.png`` beside the cell JSON, so a number can be
+checked against what the generator draws (``--no-samples`` skips it). After running, the table is rendered to
 ``benchmarks/results/<table>.md`` by ``benchmarks.render``.
 """
 
@@ -27,6 +29,7 @@ from __future__ import annotations
 import argparse
 import copy
 import fnmatch
+import hashlib
 import json
 import os
 import sys
@@ -303,14 +306,38 @@ def evaluate_cell(
     return values, protocol
 
 
-def run_cell(cell: dict[str, Any], spec: dict[str, Any], run_protocol: dict[str, Any]) -> dict[str, Any]:
-    """Train, evaluate and write one cell; returns its JSON."""
+def save_sample_grid(model: Any, path: Path, seed: int, num_samples: int = 64) -> dict[str, Any]:
+    """Write the generator's fixed-z sample grid to ``path``; returns the record kept in the cell JSON."""
+    from torchvision.utils import save_image
+
+    from callbacks.sample_grid import SampleGrid
+
+    grid = SampleGrid(num_samples=num_samples, nrow=8, seed=seed).grid(model)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_image(grid, path)
+    return {
+        "file": path.name,
+        "num_samples": num_samples,
+        "seed": seed,
+        "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+    }
+
+
+def run_cell(
+    cell: dict[str, Any], spec: dict[str, Any], run_protocol: dict[str, Any], samples: bool = True
+) -> dict[str, Any]:
+    """Train, evaluate and write one cell (and, for image cells, its sample grid); returns its JSON."""
     start = time.perf_counter()
     model, data, record = train_cell(cell["resolved"])
     t_eval = time.perf_counter()
     accelerator = str(cell["resolved"]["trainer"].get("accelerator", "cpu"))
-    metrics, evaluation = evaluate_cell(model, data, cell["resolved"]["evaluation"], accelerator)
+    evaluation_spec = cell["resolved"]["evaluation"]
+    metrics, evaluation = evaluate_cell(model, data, evaluation_spec, accelerator)
     eval_s = time.perf_counter() - t_eval
+    path: Path = cell["path"]
+    grid = None
+    if samples and evaluation_spec["kind"] == "images":
+        grid = save_sample_grid(model, path.with_suffix(".png"), int(evaluation_spec.get("seed", 0)))
     result = {
         "schema": 1,
         "table": table_meta(spec),
@@ -324,6 +351,7 @@ def run_cell(cell: dict[str, Any], spec: dict[str, Any], run_protocol: dict[str,
         "images_seen": record["images_seen"],
         "evaluation": evaluation,
         "metrics": {k: float(v) for k, v in metrics.items()},
+        **({"samples": grid} if grid is not None else {}),
         "protocol": run_protocol,
         "wall_time_s": {
             "train": record["train_s"],
@@ -332,7 +360,6 @@ def run_cell(cell: dict[str, Any], spec: dict[str, Any], run_protocol: dict[str,
         },
         "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    path: Path = cell["path"]
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(result, indent=2, sort_keys=False) + "\n")
@@ -348,6 +375,7 @@ def run_table(
     results_root: str | Path | None = None,
     render: bool = True,
     log=print,
+    samples: bool = True,
 ) -> list[dict[str, Any]]:
     """Run the missing/stale cells of a spec; returns the planned cells with their final status."""
     from benchmarks.protocol import protocol
@@ -366,7 +394,7 @@ def run_table(
     run_protocol = protocol(command=" ".join(["python -m benchmarks.run_table", *map(str, sys.argv[1:])]))
     for i, cell in enumerate(todo, 1):
         log(f"[{i}/{len(todo)}] {cell['cell']} ({cell['status']}) ...")
-        result = run_cell(cell, spec, run_protocol)
+        result = run_cell(cell, spec, run_protocol, samples)
         cell["status"] = "ran"
         shown = ", ".join(f"{k}={v:.4g}" for k, v in result["metrics"].items())
         log(f"[{i}/{len(todo)}] {cell['cell']} done in {result['wall_time_s']['total']:.1f}s: {shown}")
@@ -388,6 +416,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--force", action="store_true", help="re-run finished cells too")
     parser.add_argument("--results", default=None, help="results root (default benchmarks/results)")
     parser.add_argument("--no-render", action="store_true", help="do not re-render the Markdown table")
+    parser.add_argument("--no-samples", action="store_true", help="do not save image cells' sample grids")
     args = parser.parse_args(argv)
     import torch
 
@@ -397,7 +426,9 @@ def main(argv: list[str] | None = None) -> None:
 
     logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
     patterns = [p for p in args.cells.split(",") if p] if args.cells else None
-    run_table(args.spec, patterns, args.dry_run, args.force, args.results, not args.no_render)
+    run_table(
+        args.spec, patterns, args.dry_run, args.force, args.results, not args.no_render, samples=not args.no_samples
+    )
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pytest
@@ -47,9 +48,9 @@ def counted(monkeypatch):
     ran = []
     original = run_table_module.run_cell
 
-    def run_cell(cell, spec, protocol):
+    def run_cell(cell, *args):
         ran.append(cell["cell"])
-        return original(cell, spec, protocol)
+        return original(cell, *args)
 
     monkeypatch.setattr(run_table_module, "run_cell", run_cell)
     return ran
@@ -118,7 +119,16 @@ def test_a_variant_name_that_does_not_match_its_config_is_refused(tmp_path):
         resolve_cell(spec, entry, 0)
 
 
-def test_an_image_cell_records_the_extractor_hash_and_sample_counts(tmp_path):
+def test_an_image_cell_records_the_extractor_hash_and_sample_counts(tmp_path, monkeypatch):
+    trained = []
+    original_train_cell = run_table_module.train_cell
+
+    def train_cell(resolved):
+        model, data, record = original_train_cell(resolved)
+        trained.append(model)
+        return model, data, record
+
+    monkeypatch.setattr(run_table_module, "train_cell", train_cell)
     spec = {
         "name": "tiny_fashion",
         "seeds": [0],
@@ -140,6 +150,7 @@ def test_an_image_cell_records_the_extractor_hash_and_sample_counts(tmp_path):
     path.write_text(yaml.safe_dump(spec))
     run_table(path, results_root=tmp_path, log=quiet)
     cell = json.loads((tmp_path / "tiny_fashion" / "gan-s0.json").read_text())
+    grid_path = tmp_path / "tiny_fashion" / "gan-s0.png"
     from callbacks.extractors import FASHION_DOMAIN_SHA256
 
     assert cell["evaluation"]["extractor"] == "fashion-domain"
@@ -152,3 +163,29 @@ def test_an_image_cell_records_the_extractor_hash_and_sample_counts(tmp_path):
     assert set(cell["metrics"]) == {"fid", "precision", "recall"}
     assert cell["images_seen"] == {"d_real": 192, "d_fake": 192, "g": 192}
     assert "`fashion-domain`" in (tmp_path / "tiny_fashion.md").read_text()
+    # the sample grid: the trained generator on the fixed z of the evaluation seed, 8x8 tiles of 28x28 with
+    # 2-pixel padding, recorded with its hash, linked from the table
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    from callbacks.sample_grid import SampleGrid
+
+    saved = np.asarray(Image.open(grid_path).convert("RGB"))
+    assert saved.shape == (8 * 30 + 2, 8 * 30 + 2, 3)
+    expected = SampleGrid(num_samples=64, seed=0).grid(trained[0].cpu())
+    expected = expected.mul(255).add(0.5).clamp(0, 255).to(torch.uint8).permute(1, 2, 0).numpy()
+    np.testing.assert_array_equal(saved, expected)
+    other_z = SampleGrid(num_samples=64, seed=1).grid(trained[0].cpu())
+    assert not np.array_equal(saved, other_z.mul(255).add(0.5).clamp(0, 255).to(torch.uint8).permute(1, 2, 0).numpy())
+    assert cell["samples"] == {
+        "file": "gan-s0.png",
+        "num_samples": 64,
+        "seed": 0,
+        "sha256": hashlib.sha256(grid_path.read_bytes()).hexdigest(),
+    }
+    assert "[0](tiny_fashion/gan-s0.png)" in (tmp_path / "tiny_fashion.md").read_text()
+    # --no-samples: no grid, no record
+    run_table(path, results_root=tmp_path / "plain", log=quiet, samples=False)
+    assert not (tmp_path / "plain" / "tiny_fashion" / "gan-s0.png").exists()
+    assert "samples" not in json.loads((tmp_path / "plain" / "tiny_fashion" / "gan-s0.json").read_text())
