@@ -308,13 +308,9 @@ def evaluate_cell(
 
 def save_sample_grid(model: Any, path: Path, seed: int, num_samples: int = 64) -> dict[str, Any]:
     """Write the generator's fixed-z sample grid to ``path``; returns the record kept in the cell JSON."""
-    from torchvision.utils import save_image
-
     from callbacks.sample_grid import SampleGrid
 
-    grid = SampleGrid(num_samples=num_samples, nrow=8, seed=seed).grid(model)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    save_image(grid, path)
+    SampleGrid(num_samples=num_samples, nrow=8, seed=seed).write(model, path)
     return {
         "file": path.name,
         "num_samples": num_samples,
@@ -335,6 +331,7 @@ def run_cell(
     metrics, evaluation = evaluate_cell(model, data, evaluation_spec, accelerator)
     eval_s = time.perf_counter() - t_eval
     path: Path = cell["path"]
+    path.parent.mkdir(parents=True, exist_ok=True)
     grid = None
     if samples and evaluation_spec["kind"] == "images":
         grid = save_sample_grid(model, path.with_suffix(".png"), int(evaluation_spec.get("seed", 0)))
@@ -360,7 +357,6 @@ def run_cell(
         },
         "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(result, indent=2, sort_keys=False) + "\n")
     tmp.replace(path)

@@ -69,6 +69,12 @@ class SampleGrid(L.Callback):
         pl_module.generator.train(was_training)
         return make_grid(images, nrow=self.nrow, normalize=True, value_range=(-1, 1), pad_value=1.0)
 
+    def write(self, pl_module: L.LightningModule, path: str | Path) -> Tensor:
+        """Draw the current grid and save it as a PNG at ``path``; returns the grid."""
+        grid = self.grid(pl_module)
+        save_image(grid, path)
+        return grid
+
     def save(self, trainer: L.Trainer, pl_module: L.LightningModule) -> Path | None:
         image_shape = getattr(pl_module, "image_shape", None)
         if image_shape is None or len(image_shape) != 3:

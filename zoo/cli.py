@@ -86,10 +86,7 @@ def sample_command(argv: Sequence[str]) -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     model = load_variant(args.ckpt)
-    grid = SampleGrid(num_samples=args.num, seed=args.seed).grid(model)
-    from torchvision.utils import save_image
-
-    save_image(grid, args.out)
+    SampleGrid(num_samples=args.num, seed=args.seed).write(model, args.out)
     print(f"wrote {args.num} samples of {type(model).__name__} to {args.out}")
 
 
