@@ -25,7 +25,7 @@ import json
 import platform
 import time
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -268,6 +268,90 @@ def library_versions() -> dict[str, str]:
     }
 
 
+def is_translation_model(model: nn.Module) -> bool:
+    """Image-to-image models (CycleGAN) translate held-out images instead of sampling a prior."""
+    return callable(getattr(model, "translate", None))
+
+
+#: (direction, source domain, target domain) of a two-domain translation model
+TRANSLATIONS = (("AtoB", "A", "B"), ("BtoA", "B", "A"))
+
+
+@torch.no_grad()
+def translated_batches(model: nn.Module, images: Tensor, direction: str, batch_size: int) -> Iterator[Tensor]:
+    """``model.translate(images, direction)`` batch by batch, with the model in eval mode (restored after)."""
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    try:
+        for chunk in images.split(batch_size):
+            yield model.translate(chunk.to(device), direction).float()
+    finally:
+        model.train(was_training)
+
+
+def _domain_samples(datamodule: Any, split: str, domain: str, n: int) -> Tensor:
+    """The first ``n`` held-out images of ``domain`` (all of them when the split holds fewer)."""
+    try:
+        images = datamodule.real_samples(split, None, domain=domain)
+    except TypeError as err:
+        raise ValueError(
+            f"{type(datamodule).__name__} serves one domain, but a translation model (CycleGAN) is scored by "
+            "translating held-out images of domain A and comparing them with held-out images of domain B (and "
+            "back): evaluate it with a two-domain datamodule such as datamodules.UnpairedImageData or "
+            "datamodules.FashionMNISTPairData (gan-zoo evaluate --data FashionMNISTPairData)."
+        ) from err
+    return images[:n]
+
+
+def _score(
+    names: Sequence[str],
+    fakes: Callable[[], Iterator[Tensor]],
+    real_images: Tensor,
+    real_key: str,
+    extractor: FeatureExtractor,
+    settings: dict[str, Any],
+    cache: RealStatsCache,
+    num_fake: int,
+    rank: int,
+    world_size: int,
+) -> tuple[dict[str, float], dict[str, float], bool]:
+    """Metric values of the fakes ``fakes()`` yields (this rank's share) against ``real_images``."""
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    extractor.check_input(real_images[:1])
+    batch_size = settings["batch_size"]
+    real_features, real_logits = cache.get(
+        real_key, settings["split"], real_images, extractor.identity, lambda x: extract(extractor, x, batch_size)
+    )
+    timings["real_s"] = time.perf_counter() - t0
+    num_real = len(real_images)
+    kid_size = min(settings["kid_subset_size"], num_real, num_fake)
+    suite = MetricSuite(
+        names,
+        real_features.shape[1],
+        real_logits.shape[1],
+        settings["kid_subsets"],
+        kid_size,
+        settings["is_splits"],
+        settings["pr_neighborhood"],
+        settings["seed"],
+    )
+    lo, hi = shard(num_real, rank, world_size)
+    suite.update_real(real_features[lo:hi])
+    t1 = time.perf_counter()
+    device = next(extractor.parameters(), torch.empty(0)).device
+    for images in fakes():
+        features, logits = extractor(images.to(device))
+        suite.update_fake(features.cpu(), logits.cpu())
+    timings["fake_s"] = time.perf_counter() - t1
+    t2 = time.perf_counter()
+    values = suite.compute()
+    timings["compute_s"] = time.perf_counter() - t2
+    settings["kid_subset_size"] = kid_size
+    return values, timings, cache.last_hit
+
+
 def evaluate_generator(
     model: nn.Module,
     datamodule: Any,
@@ -286,7 +370,14 @@ def evaluate_generator(
     rank: int = 0,
     world_size: int = 1,
 ) -> tuple[dict[str, float], dict[str, Any]]:
-    """One evaluation (see the module docstring). Returns ``(values, protocol)``; call on every rank."""
+    """One evaluation (see the module docstring). Returns ``(values, protocol)``; call on every rank.
+
+    A translation model (one with ``translate(images, direction)``, i.e. CycleGAN) has no prior to sample:
+    it is scored as Zhu et al. 2017 and its users do, by translating the held-out images of one domain and
+    comparing them with the held-out images of the other, in both directions. Its values are keyed
+    ``<metric>_AtoB`` (G(A) against B) and ``<metric>_BtoA`` (F(B) against A); ``num_fake`` / ``num_real``
+    cap the images taken per domain.
+    """
     names = parse_metrics(metrics)
     require_at_least("num_fake", num_fake, 2)
     require_at_least("num_real", num_real, 2)
@@ -295,47 +386,67 @@ def evaluate_generator(
             f"{type(datamodule).__name__} has no real_samples(split, n): image metrics need a datamodule derived "
             "from datamodules.InMemoryData (or one providing real_samples)."
         )
-    timings: dict[str, float] = {}
-    t0 = time.perf_counter()
-    real_images = datamodule.real_samples(split, num_real)
-    extractor.check_input(real_images[:1])
     cache = cache if cache is not None else RealStatsCache(enabled=False)
-    real_features, real_logits = cache.get(
-        dataset_name(datamodule), split, real_images, extractor.identity, lambda x: extract(extractor, x, batch_size)
-    )
-    timings["real_s"] = time.perf_counter() - t0
-    kid_size = min(kid_subset_size, num_real, num_fake)
-    suite = MetricSuite(
-        names, real_features.shape[1], real_logits.shape[1], kid_subsets, kid_size, is_splits, pr_neighborhood, seed
-    )
-    lo, hi = shard(num_real, rank, world_size)
-    suite.update_real(real_features[lo:hi])
+    settings = {
+        "split": split,
+        "seed": seed,
+        "batch_size": batch_size,
+        "kid_subsets": kid_subsets,
+        "kid_subset_size": kid_subset_size,
+        "is_splits": is_splits,
+        "pr_neighborhood": pr_neighborhood,
+    }
+    values: dict[str, float] = {}
+    timings: dict[str, float] = {}
+    counts: dict[str, dict[str, int]] = {}
+    if is_translation_model(model):
+        cached = True
+        for direction, source, target in TRANSLATIONS:
+            inputs = _domain_samples(datamodule, split, source, num_fake)
+            references = _domain_samples(datamodule, split, target, num_real)
+            lo, hi = shard(len(inputs), rank, world_size)
 
-    t1 = time.perf_counter()
-    lo, hi = shard(num_fake, rank, world_size)
-    device = next(extractor.parameters(), torch.empty(0)).device
-    for images in fake_batches(model, num_fake, lo, hi, seed, batch_size):
-        features, logits = extractor(images.to(device))
-        suite.update_fake(features.cpu(), logits.cpu())
-    timings["fake_s"] = time.perf_counter() - t1
-    t2 = time.perf_counter()
-    values = suite.compute()
-    timings["compute_s"] = time.perf_counter() - t2
+            def fakes(inputs=inputs[lo:hi], direction=direction) -> Iterator[Tensor]:
+                return translated_batches(model, inputs, direction, batch_size)
+
+            key = f"{dataset_name(datamodule)}-domain{target}"
+            scored, spent, hit = _score(
+                names, fakes, references, key, extractor, settings, cache, len(inputs), rank, world_size
+            )
+            values.update({f"{k}_{direction}": v for k, v in scored.items()})
+            timings.update({f"{direction}_{k}": v for k, v in spent.items()})
+            counts[direction] = {"n_fake": len(inputs), "n_real": len(references)}
+            cached &= hit
+        sample_counts: dict[str, Any] = {
+            "mode": "translation: translated held-out source images vs held-out target images",
+            "n_real": min(c["n_real"] for c in counts.values()),
+            "n_fake": min(c["n_fake"] for c in counts.values()),
+            "directions": counts,
+        }
+    else:
+        real_images = datamodule.real_samples(split, num_real)
+
+        def fakes() -> Iterator[Tensor]:
+            return fake_batches(model, num_fake, *shard(num_fake, rank, world_size), seed, batch_size)
+
+        values, timings, cached = _score(
+            names, fakes, real_images, dataset_name(datamodule), extractor, settings, cache, num_fake, rank, world_size
+        )
+        sample_counts = {"n_real": num_real, "n_fake": num_fake}
     protocol = {
         "extractor": extractor.name,
         "extractor_sha256": extractor.weights_sha256,
         "dataset": dataset_name(datamodule),
         "split": split,
-        "n_real": num_real,
-        "n_fake": num_fake,
+        **sample_counts,
         "seed": seed,
         "metrics": list(names),
         "kid_subsets": kid_subsets,
-        "kid_subset_size": kid_size,
+        "kid_subset_size": settings["kid_subset_size"],
         "is_splits": is_splits,
         "pr_neighborhood": pr_neighborhood,
         "world_size": world_size,
-        "real_stats_cached": cache.last_hit,
+        "real_stats_cached": cached,
         "versions": library_versions(),
         "timings_s": {k: round(v, 3) for k, v in timings.items()},
     }

@@ -5,11 +5,14 @@
 The JSON carries the numbers and the protocol needed to compare them: extractor name and weights SHA-256,
 n_real, n_fake, split, dataset, seed, metric settings, library versions, checkpoint hash, wall time.
 Numbers from different extractors are not comparable; ``fashion-domain`` numbers are not Inception numbers.
+A CycleGAN checkpoint is scored on translations of held-out images, both directions (``fid_AtoB``,
+``fid_BtoA``, ...): pass its two-domain data, e.g. ``--data FashionMNISTPairData``.
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import time
 from collections.abc import Sequence
@@ -18,21 +21,29 @@ from typing import Any
 
 import datamodules
 from callbacks.extractors import build_extractor, list_extractors, sha256_file
-from callbacks.metrics import evaluate_generator, parse_metrics
+from callbacks.metrics import evaluate_generator, is_translation_model, parse_metrics
 from callbacks.real_stats import RealStatsCache
 from zoo.checkpoints import load_variant
 
 
 def make_datamodule(name: str, data_dir: str | None, image_shape: tuple[int, ...] | None) -> Any:
+    """The datamodule ``name`` built for the checkpoint's ``image_shape`` (``data_dir``: its folder)."""
     cls = getattr(datamodules, name, None)
     if cls is None or not hasattr(cls, "real_samples"):
         names = [n for n in datamodules.__all__ if hasattr(getattr(datamodules, n), "real_samples")]
         raise SystemExit(f"gan-zoo evaluate: unknown --data {name!r}; choose from {', '.join(names)}.")
+    params = inspect.signature(cls.__init__).parameters
     kwargs: dict[str, Any] = {}
     if data_dir is not None:
-        kwargs["data_dir"] = data_dir
-    if image_shape is not None and len(image_shape) == 3 and "image_size" in cls.__init__.__code__.co_varnames:
-        kwargs["image_size"] = image_shape[-1]
+        kwargs["root" if "root" in params and "data_dir" not in params else "data_dir"] = data_dir
+    elif "root" in params and params["root"].default is inspect.Parameter.empty:
+        raise SystemExit(f"gan-zoo evaluate: --data {name} needs --data-dir (the dataset's root folder).")
+    if image_shape is not None and len(image_shape) == 3:
+        for size_arg in ("image_size", "crop_size"):
+            if size_arg in params:
+                kwargs[size_arg] = image_shape[-1]
+        if "channels" in params:
+            kwargs["channels"] = image_shape[0]
     return cls(**kwargs)
 
 
@@ -43,7 +54,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--num-fake", type=int, default=10000)
     p.add_argument("--num-real", type=int, default=10000)
     p.add_argument("--split", default="test", help="real split to compare against")
-    p.add_argument("--data", default="FashionMNISTData", help="datamodule class in datamodules")
+    p.add_argument(
+        "--data",
+        default=None,
+        help="datamodule class in datamodules (default FashionMNISTData; a CycleGAN needs a two-domain one, "
+        "e.g. FashionMNISTPairData or UnpairedImageData)",
+    )
     p.add_argument("--data-dir", default=None, help="its data_dir (default: the datamodule's)")
     p.add_argument("--extractor", default="fashion-domain", choices=list_extractors())
     p.add_argument("--extractor-weights", default=None, help="weights file (Inception: torch-fidelity's .pth)")
@@ -69,7 +85,14 @@ def evaluate_command(argv: Sequence[str]) -> dict[str, Any]:
         raise SystemExit(f"gan-zoo evaluate: {err}") from err
     start = time.perf_counter()
     model = load_variant(args.ckpt)
-    datamodule = make_datamodule(args.data, args.data_dir, model.image_shape)
+    if args.data is None and is_translation_model(model):
+        raise SystemExit(
+            f"gan-zoo evaluate: {type(model).__name__} translates images, so it is scored by translating held-out "
+            "images of domain A and comparing them with held-out images of domain B (and back). Name its "
+            "two-domain data: --data FashionMNISTPairData [--data-dir DIR] or --data UnpairedImageData "
+            "--data-dir ROOT (with testA/ and testB/)."
+        )
+    datamodule = make_datamodule(args.data or "FashionMNISTData", args.data_dir, model.image_shape)
     kwargs: dict[str, Any] = {}
     if args.extractor == "inception-v3-compat":
         kwargs = {"weights_path": args.extractor_weights, "download": not args.no_download}
