@@ -103,9 +103,17 @@ def test_image_pool_batch_over_capacity_and_disabled():
 # ------------------------------------------------------------------------------------------- LR schedule
 
 
+def reference_linear_rule(epoch: int, n_epochs: int, n_epochs_decay: int, epoch_count: int = 1) -> float:
+    """The reference code's ``linear`` LR policy (junyanz/pytorch-CycleGAN-and-pix2pix), 0-based ``epoch``,
+    clamped at 0 once the decay is over."""
+    return max(0.0, 1.0 - max(0, epoch + epoch_count - n_epochs) / float(n_epochs_decay + 1))
+
+
 def test_linear_decay_factor():
-    factors = [linear_decay(e, 100, 100) for e in (0, 99, 100, 150, 199, 200, 250)]
-    assert factors == pytest.approx([1, 1, 1, 0.5, 0.01, 0, 0])
+    epochs = (0, 99, 100, 150, 198, 199, 200, 250)
+    factors = [linear_decay(e, 100, 100) for e in epochs]
+    assert factors == pytest.approx([reference_linear_rule(e, 100, 100) for e in epochs])
+    assert factors == pytest.approx([1, 1, 100 / 101, 50 / 101, 2 / 101, 1 / 101, 0, 0])  # 100 epochs at 1, not 101
     assert [linear_decay(e, 2, 0) for e in range(4)] == [1, 1, 0, 0]
 
 
@@ -121,7 +129,8 @@ def test_lr_constant_then_linear_to_zero_at_the_configured_epoch(tmp_path):
     model = tiny(constant_epochs=2, decay_epochs=2, lr=1e-3, lr_d=2e-3)
     recorder = LRRecorder()
     trainer(tmp_path, max_epochs=6, callbacks=[recorder], limit_train_batches=1).fit(model, RandomPairs(batch_size=4))
-    factors = [1, 1, 1, 0.5, 0, 0]
+    factors = [reference_linear_rule(e, 2, 2) for e in range(6)]
+    assert factors == pytest.approx([1, 1, 2 / 3, 1 / 3, 0, 0])
     assert recorder.lrs == [pytest.approx([1e-3 * f, 2e-3 * f]) for f in factors]
 
 

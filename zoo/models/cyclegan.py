@@ -22,7 +22,8 @@ Paper defaults (Section 4, Appendix 7): ResNet generators (6 blocks at 128 px, 9
 ``zoo.nets.resnet``), 70x70 PatchGAN discriminators (``zoo.nets.patchgan``), instance norm, lambda = 10,
 identity weight 0.5 lambda, pool of 50, Adam(lr = 2e-4, betas = (0.5, 0.999)), batch size 1, the same
 learning rate for 100 epochs then linear decay to zero over the next 100 (``constant_epochs``,
-``decay_epochs``; the schedulers step once per epoch).
+``decay_epochs``; the schedulers step once per epoch; the factor in the k-th decay epoch is
+1 - k / (decay_epochs + 1), 0 after, as the reference code's ``linear`` policy).
 Departures from the paper: none in the objective; ``width`` (the paper's 64), ``n_blocks`` and ``d_layers``
 are exposed so tiny CPU runs can shrink the nets.
 """
@@ -50,11 +51,11 @@ GRID_EXAMPLES = 8
 
 
 def linear_decay(epoch: int, constant_epochs: int, decay_epochs: int) -> float:
-    """LR factor for ``epoch`` (0-based): 1 for the first ``constant_epochs`` epochs, then linear to 0 at epoch
-    ``constant_epochs + decay_epochs`` (and 0 after)."""
-    if decay_epochs == 0:
-        return 1.0 if epoch < constant_epochs else 0.0
-    return max(0.0, 1.0 - max(0, epoch - constant_epochs) / decay_epochs)
+    """LR factor for ``epoch`` (0-based), the reference code's ``linear`` rule with ``epoch_count = 1``,
+    ``1 - max(0, epoch + 1 - constant_epochs) / (decay_epochs + 1)``, clamped at 0: 1 for epochs
+    0 .. constant_epochs - 1, then 1 - k / (decay_epochs + 1) in the k-th decay epoch (k = 1 .. decay_epochs),
+    and 0 from epoch ``constant_epochs + decay_epochs`` on (``decay_epochs = 0``: 1, then 0)."""
+    return max(0.0, 1.0 - max(0, epoch + 1 - constant_epochs) / (decay_epochs + 1))
 
 
 class _LinearDecay:
