@@ -48,9 +48,9 @@ bench: setup
 tables: setup
 	for t in ring grid fashion_quick; do PYTHONPATH=. OMP_NUM_THREADS=1 $(PY) -m benchmarks.run_table benchmarks/tables/$$t.yaml || exit 1; done
 
-# Retrain the fashion-domain feature extractor (then record the printed SHA-256 in callbacks/extractors.py).
+# Retrain the fashion-domain feature extractor (then record the printed SHA-256 in zoo/metrics/extractors.py).
 extractor: setup
-	$(PY) -m callbacks.train_extractor --data-dir $(FASHION_DIR)
+	$(PY) -m zoo.commands.train_extractor --data-dir $(FASHION_DIR)
 
 clean:
 	rm -rf runs lightning_logs .pytest_cache

@@ -2,7 +2,7 @@
 
     python -m benchmarks.metrics_bench            # (make bench) writes benchmarks/results/metrics_bench.{json,md}
 
-The real test-split statistics are cached (``callbacks.real_stats``): one cold run fills the cache, then
+The real test-split statistics are cached (``zoo.metrics.real_stats``): one cold run fills the cache, then
 ``--repeats`` warm runs with different seeds are timed; the target is < 20 s per warm run on 2 CPU cores.
 Timed: drawing 10k samples from a DCGAN generator (latent 64, width 32; untrained, which does not change
 the cost), extracting their features, and computing FID, KID (100 subsets of 1000) and IS (10 splits).
@@ -23,11 +23,11 @@ from pathlib import Path
 
 import torch
 
-from callbacks.extractors import build_extractor
 from callbacks.metrics import evaluate_generator
-from callbacks.real_stats import RealStatsCache
 from datamodules.fashion_mnist import DEBIAN_DIR, FashionMNISTData
 from zoo import GAN
+from zoo.metrics.extractors import build_extractor
+from zoo.metrics.real_stats import RealStatsCache
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

@@ -283,9 +283,9 @@ def evaluate_cell(
             "rule": f"high quality: within {threshold:g} std of the nearest mode; covered: >= {min_samples} such",
         }
         return values, protocol
-    from callbacks.extractors import build_extractor
     from callbacks.metrics import evaluate_generator
-    from callbacks.real_stats import RealStatsCache
+    from zoo.metrics.extractors import build_extractor
+    from zoo.metrics.real_stats import RealStatsCache
 
     extractor = build_extractor(evaluation["extractor"])
     extractor = extractor.to(model.device)

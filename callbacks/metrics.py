@@ -4,7 +4,7 @@ How one evaluation runs (``evaluate_generator``, shared by ``GenerativeMetrics``
 
 1. Real data: the first ``num_real`` images of ``split`` go through the feature extractor once; their
    features and logits are cached on disk keyed by (dataset, split, extractor hash, n, data hash)
-   (``callbacks.real_stats``).
+   (``zoo.metrics.real_stats``).
 2. Fake data: ``num_fake`` latent codes are drawn from a generator seeded with ``seed`` (the same z at
    every evaluation, so successive numbers differ by the model, not by the noise), pushed through the
    generator in eval mode batch by batch, and through the extractor.
@@ -39,8 +39,8 @@ from torchmetrics.image.inception import InceptionScore
 from torchmetrics.image.kid import KernelInceptionDistance
 from torchmetrics.utilities.data import dim_zero_cat
 
-from callbacks.extractors import FeatureExtractor, build_extractor
-from callbacks.real_stats import RealStatsCache
+from zoo.metrics.extractors import FeatureExtractor, build_extractor
+from zoo.metrics.real_stats import RealStatsCache
 from zoo.validation import require_at_least, require_choice
 
 METRICS = ("fid", "kid", "is", "pr")

@@ -1,21 +1,40 @@
-"""lightning-gan-zoo: GAN variants as Lightning modules sharing nets, losses and metric callbacks."""
+"""lightning-gan-zoo: GAN variants as Lightning modules sharing nets, losses and metrics.
 
-from zoo.models import FGAN, GAN, LSGAN, VAEGAN, WGAN, WGANGP, AdversarialModule, CycleGAN, HingeGAN
+``from zoo import GAN`` works as it always did, but importing ``zoo`` itself (or a core module such as
+``zoo.validation``, which datamodules and callbacks use) loads no variant: the variant classes and the
+``gan_ddp`` strategy are imported on first access (PEP 562). The command layer (``zoo.commands``) is never
+imported from here.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
 from zoo.registry import get_variant, list_variants
-from zoo.strategies import GANDDPStrategy
 
 __version__ = "0.1.0"
-__all__ = [
-    "GAN",
-    "WGAN",
-    "WGANGP",
-    "LSGAN",
-    "FGAN",
-    "HingeGAN",
-    "VAEGAN",
-    "CycleGAN",
-    "AdversarialModule",
-    "GANDDPStrategy",
-    "get_variant",
-    "list_variants",
-]
+
+#: public name -> module that defines it (imported on first access)
+_LAZY = {
+    **{
+        name: "zoo.models"
+        for name in ("GAN", "WGAN", "WGANGP", "LSGAN", "FGAN", "HingeGAN", "VAEGAN", "CycleGAN", "AdversarialModule")
+    },
+    "GANDDPStrategy": "zoo.strategies",
+}
+
+__all__ = [*_LAZY, "get_variant", "list_variants"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'zoo' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

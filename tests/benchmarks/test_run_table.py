@@ -151,7 +151,7 @@ def test_an_image_cell_records_the_extractor_hash_and_sample_counts(tmp_path, mo
     run_table(path, results_root=tmp_path, log=quiet)
     cell = json.loads((tmp_path / "tiny_fashion" / "gan-s0.json").read_text())
     grid_path = tmp_path / "tiny_fashion" / "gan-s0.png"
-    from callbacks.extractors import FASHION_DOMAIN_SHA256
+    from zoo.metrics.extractors import FASHION_DOMAIN_SHA256
 
     assert cell["evaluation"]["extractor"] == "fashion-domain"
     assert cell["evaluation"]["extractor_sha256"] == FASHION_DOMAIN_SHA256

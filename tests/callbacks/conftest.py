@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from callbacks.extractors import FashionDomainExtractor
 from datamodules.fashion_mnist import DEBIAN_DIR, FashionMNISTData
+from zoo.metrics.extractors import FashionDomainExtractor
 
 os.environ.setdefault("WANDB_MODE", "offline")
 os.environ.setdefault("WANDB_SILENT", "true")

@@ -7,9 +7,9 @@ import json
 import pytest
 import torch
 
-from callbacks.extractors import FASHION_DOMAIN_SHA256
 from tests.callbacks.helpers import tiny_gan
-from zoo.cli import main
+from zoo.commands.cli import main
+from zoo.metrics.extractors import FASHION_DOMAIN_SHA256
 
 
 @pytest.fixture()

@@ -18,7 +18,11 @@ from torch_fidelity.feature_extractor_base import FeatureExtractorBase
 from torch_fidelity.registry import FEATURE_EXTRACTORS_REGISTRY, register_feature_extractor
 from torchvision.transforms.functional import gaussian_blur
 
-from callbacks.extractors import (
+from callbacks.metrics import GenerativeMetrics, MetricSuite, evaluate_generator, extract
+from datamodules.fashion_mnist import FashionMNISTData
+from tests.callbacks.helpers import tiny_gan, tiny_trainer
+from zoo import GAN
+from zoo.metrics.extractors import (
     FASHION_DOMAIN_SHA256,
     FASHION_DOMAIN_TEST_ACCURACY,
     FASHION_DOMAIN_WEIGHTS,
@@ -28,10 +32,6 @@ from callbacks.extractors import (
     sha256_file,
     to_uint8_rgb,
 )
-from callbacks.metrics import GenerativeMetrics, MetricSuite, evaluate_generator, extract
-from datamodules.fashion_mnist import FashionMNISTData
-from tests.callbacks.helpers import tiny_gan, tiny_trainer
-from zoo import GAN
 
 N = 600
 

@@ -11,8 +11,8 @@ from lightning.pytorch.loggers import CSVLogger
 
 from callbacks import TrainingSummary
 from callbacks.metrics import GenerativeMetrics, evaluate_generator, shard
-from callbacks.real_stats import RealStatsCache
 from tests.callbacks.helpers import SyntheticImages, tiny_gan, tiny_trainer
+from zoo.metrics.real_stats import RealStatsCache
 
 SMALL = dict(num_fake=128, num_real=128, kid_subsets=10, kid_subset_size=64, batch_size=64)
 

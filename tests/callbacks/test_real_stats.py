@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 
 from callbacks.metrics import evaluate_generator, extract
-from callbacks.real_stats import RealStatsCache, cache_key, tensor_sha256
 from tests.callbacks.helpers import tiny_gan
+from zoo.metrics.real_stats import RealStatsCache, cache_key, tensor_sha256
 
 EXTRACTOR = {"name": "fake-extractor", "weights_sha256": "ab" * 32}
 OTHER_EXTRACTOR = {"name": "fake-extractor", "weights_sha256": "cd" * 32}

@@ -19,7 +19,7 @@ from callbacks.metrics import evaluate_generator
 from datamodules import FashionMNISTData, FashionMNISTPairData
 from tests.conftest import tiny_trainer
 from zoo import CycleGAN
-from zoo.cli import main
+from zoo.commands.cli import main
 
 N = 32  # the tiny fixture's test split (64 images) gives 32 held-out images per domain
 

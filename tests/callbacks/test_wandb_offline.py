@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from zoo.cli import main
+from zoo.commands.cli import main
 
 CONFIG = Path(__file__).resolve().parents[2] / "configs" / "gan" / "fashion_mnist_wandb.yaml"
 

@@ -15,7 +15,7 @@ from datamodules import FashionMNISTPairData
 from datamodules.base import InMemoryData
 from zoo import CycleGAN
 from zoo.checkpoints import load_variant
-from zoo.cli import main
+from zoo.commands.cli import main
 from zoo.image_pool import ImagePool
 from zoo.losses_autoencoding import cycle_consistency
 from zoo.models.cyclegan import linear_decay

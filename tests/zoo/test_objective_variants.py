@@ -15,7 +15,7 @@ from datamodules import FashionMNISTData, GaussianMixtureData
 from datamodules.base import InMemoryData
 from datamodules.idx import write_idx
 from zoo import FGAN, GAN, LSGAN, WGAN, WGANGP, HingeGAN, list_variants, losses  # noqa: F401  (GAN: public API)
-from zoo.cli import GanZooCLI, run_lightning_cli
+from zoo.commands.cli import GanZooCLI, run_lightning_cli
 from zoo.models.base import AdversarialModule
 
 VARIANTS = [WGAN, WGANGP, LSGAN, FGAN, HingeGAN]

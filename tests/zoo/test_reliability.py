@@ -13,8 +13,8 @@ from datamodules import FashionMNISTData
 from tests.conftest import tiny_trainer
 from zoo import GAN
 from zoo.checkpoints import load_variant, read_checkpoint
-from zoo.cli import check_devices
-from zoo.cli import main as cli_main
+from zoo.commands.cli import check_devices
+from zoo.commands.cli import main as cli_main
 
 
 class PoisonAt(L.Callback):

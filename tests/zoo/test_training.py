@@ -12,7 +12,7 @@ from callbacks import SampleGrid, TrainingSummary, ZooCheckpoint
 from datamodules import FashionMNISTData
 from tests.conftest import tiny_trainer
 from zoo import GAN
-from zoo.cli import main as cli_main
+from zoo.commands.cli import main as cli_main
 
 
 def test_fit_exactly_as_written(fashion_dir, tmp_path):

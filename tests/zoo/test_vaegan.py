@@ -203,7 +203,7 @@ def test_sample_grid_shows_samples_and_reconstructions(tmp_path):
 
 
 def test_cli_config_trains(tmp_path, fashion_dir):
-    from zoo.cli import main
+    from zoo.commands.cli import main
 
     config = Path(__file__).parents[2] / "configs" / "vaegan" / "fashion_mnist.yaml"
     args = [

@@ -1,5 +1,7 @@
-"""Variants, one paper per module. Importing this package registers them all (in this order)."""
+"""Variants, one paper per module. Importing this package registers them all (in this order) and the
+``gan_ddp`` strategy they train with on several devices."""
 
+import zoo.strategies  # noqa: F401  (registers Trainer(strategy="gan_ddp"))
 from zoo.models.base import AdversarialModule
 from zoo.models.cyclegan import CycleGAN
 from zoo.models.fgan import FGAN

@@ -16,7 +16,8 @@ cross-entropy -[log Dis(X) + log(1 - Dis(X~)) + log(1 - Dis(X_p))]: Dis descends
 with p(Dis_l(X) | Z) = N(Dis_l(X) | Dis_l(X~), I) (Section 2.3) on the features of the l-th convolutional block of Dis
 (``feature_layer``; default: D's last conv block, the deepest features below the score head). As in
 Section 2.3 ("limiting error signals to relevant networks"), Enc never sees L_GAN, Dis never sees L_llike,
-and gamma weights L_llike against L_GAN for Dec only. Three optimizers (listed Dec, Dis, Enc; each iteration updates Dis, then Enc, then Dec).
+and gamma weights L_llike against L_GAN for Dec only. Three optimizers (listed Dec, Dis, Enc); every iteration
+updates Dis, then Enc, then Dec.
 
 Paper defaults: RMSProp with learning rate 3e-4 (Section 4), batch norm in all three nets, samples from both
 q(Z | X) and p(Z) for the GAN (Section 2.3). Losses come from ``zoo.losses`` (``minimax_d``, the generator

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 import warnings
 from collections.abc import Sequence
@@ -21,13 +20,13 @@ import torch
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
 import datamodules  # noqa: F401  (registers the datamodules for --data NAME)
-import zoo  # noqa: F401  (registers the variants for --model NAME)
+import zoo.models  # noqa: F401  (registers the variants for --model NAME and the gan_ddp strategy)
 from callbacks import DivergenceGuard, SampleGrid, TrainingSummary, ZooCheckpoint
 from datamodules.base import InMemoryData
-from zoo.checkpoints import load_variant
-from zoo.evaluate import evaluate_command
+from zoo.commands.evaluate import evaluate_command
+from zoo.commands.sample import sample_command
+from zoo.commands.translate import translate_command
 from zoo.models.base import AdversarialModule
-from zoo.translate import translate_command
 
 # A deprecation inside Lightning's own pytree use (not actionable for users of the CLI).
 warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
@@ -75,19 +74,6 @@ def run_lightning_cli(args: Sequence[str] | None = None) -> GanZooCLI:
         args=args,
         auto_configure_optimizers=False,
     )
-
-
-def sample_command(argv: Sequence[str]) -> None:
-    """``gan-zoo sample``: write a grid of samples from a checkpoint."""
-    parser = argparse.ArgumentParser(prog="gan-zoo sample", description=sample_command.__doc__)
-    parser.add_argument("--ckpt", required=True, help="checkpoint written by gan-zoo fit")
-    parser.add_argument("--out", required=True, help="PNG file to write")
-    parser.add_argument("--num", type=int, default=64, help="number of samples")
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    model = load_variant(args.ckpt)
-    SampleGrid(num_samples=args.num, seed=args.seed).write(model, args.out)
-    print(f"wrote {args.num} samples of {type(model).__name__} to {args.out}")
 
 
 def main(argv: Sequence[str] | None = None) -> None:

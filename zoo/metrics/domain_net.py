@@ -3,7 +3,7 @@
 A small CNN for 1x28x28 grayscale images in [-1, 1]: three conv blocks, global average pooling to a
 128-d feature vector (the analogue of Inception-v3's 2048-d pool3 features, used for FID, KID and
 precision/recall) and a linear layer to 10 class logits (the analogue of Inception's logits, used for the
-domain "Inception score"). Trained by ``python -m callbacks.train_extractor``.
+domain "Inception score"). Trained by ``python -m zoo.commands.train_extractor``.
 """
 
 from __future__ import annotations

@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import datamodules
-from callbacks.extractors import build_extractor, list_extractors, sha256_file
 from callbacks.metrics import evaluate_generator, is_translation_model, parse_metrics
-from callbacks.real_stats import RealStatsCache
 from zoo.checkpoints import load_variant
+from zoo.metrics.extractors import build_extractor, list_extractors, sha256_file
+from zoo.metrics.real_stats import RealStatsCache
 
 
 def make_datamodule(name: str, data_dir: str | None, image_shape: tuple[int, ...] | None) -> Any:

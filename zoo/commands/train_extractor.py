@@ -1,9 +1,9 @@
-"""Train the ``fashion-domain`` feature extractor: ``python -m callbacks.train_extractor`` (or ``make extractor``).
+"""Train the ``fashion-domain`` feature extractor: ``python -m zoo.commands.train_extractor`` (or ``make extractor``).
 
 Trains ``FashionDomainNet`` on the Fashion-MNIST train split on CPU (a few minutes on 2 cores), evaluates
-it on the test split, writes the state dict to ``callbacks/weights/fashion_domain.pt`` (< 2 MB) plus a
+it on the test split, writes the state dict to ``zoo/metrics/weights/fashion_domain.pt`` (< 2 MB) plus a
 JSON record next to it, and prints the file's SHA-256 and the test accuracy. After retraining, copy the
-printed SHA-256 into ``FASHION_DOMAIN_SHA256`` in ``callbacks/extractors.py`` (loading checks it).
+printed SHA-256 into ``FASHION_DOMAIN_SHA256`` in ``zoo/metrics/extractors.py`` (loading checks it).
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from callbacks.domain_net import FashionDomainNet
-from callbacks.extractors import sha256_file
 from datamodules.base import to_unit_range
 from datamodules.fashion_mnist import DEBIAN_DIR, FashionMNISTData
+from zoo.metrics.domain_net import FashionDomainNet
+from zoo.metrics.extractors import sha256_file
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "weights" / "fashion_domain.pt"
 
@@ -72,7 +72,7 @@ def train(data_dir: str, epochs: int, batch_size: int, lr: float, seed: int) -> 
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m callbacks.train_extractor", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m zoo.commands.train_extractor", description=__doc__.split("\n")[0])
     parser.add_argument("--data-dir", default=DEBIAN_DIR, help="folder with the Fashion-MNIST IDX files")
     parser.add_argument("--out", default=str(DEFAULT_OUT), help="weights file to write")
     parser.add_argument("--epochs", type=int, default=4)
