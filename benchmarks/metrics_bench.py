@@ -23,11 +23,12 @@ from pathlib import Path
 
 import torch
 
-from callbacks.metrics import evaluate_generator
 from datamodules.fashion_mnist import DEBIAN_DIR, FashionMNISTData
 from zoo import GAN
+from zoo.metrics.evaluation import evaluate_generator
 from zoo.metrics.extractors import build_extractor
 from zoo.metrics.real_stats import RealStatsCache
+from zoo.metrics.settings import MetricSettings
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -75,11 +76,11 @@ def main(argv: list[str] | None = None) -> dict:
     model = GAN(image_shape=(1, 28, 28), latent_dim=64, width=32).eval()
     extractor = build_extractor("fashion-domain")
     cache = RealStatsCache(cache_dir)
-    kwargs = dict(metrics=("fid", "kid", "is"), num_fake=args.num, num_real=args.num, split="test", cache=cache)
 
     def timed(seed: int) -> tuple[float, dict, dict]:
+        settings = MetricSettings(("fid", "kid", "is"), num_fake=args.num, num_real=args.num, split="test", seed=seed)
         start = time.perf_counter()
-        values, protocol = evaluate_generator(model, data, extractor, seed=seed, **kwargs)
+        values, protocol = evaluate_generator(model, data, settings, extractor=extractor, cache=cache)
         return time.perf_counter() - start, values, protocol
 
     cold, _, cold_protocol = timed(0)

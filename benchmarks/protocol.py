@@ -52,7 +52,7 @@ def hardware() -> dict[str, Any]:
 def versions() -> dict[str, str]:
     import torchvision
 
-    from callbacks.metrics import library_versions
+    from zoo.metrics.evaluation import library_versions
 
     return {**library_versions(), "torchvision": torchvision.__version__}
 

@@ -8,7 +8,8 @@ and recall; lower for FID and KID; ties on the printed value are all bold). Unde
 (spec, data, budget, evaluation, extractor and weights hash, git SHA, versions, hardware, compute time), the
 one command that regenerates the table, which rows are within noise of the best, and for every row its
 seeds' values in a ``<details>`` block (a seed links to its sample grid when the runner saved one). A cell
-missing a required field is rejected with the field's name.
+that ``benchmarks.cell_schema.check_cell`` refuses (a required field missing, a metric of unknown direction) is
+rejected with the field's name.
 
 A hand-written analysis kept between ``<!-- analysis:start -->`` and ``<!-- analysis:end -->`` in the existing
 Markdown file survives re-rendering.
@@ -23,87 +24,15 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
-#: metric -> (column header, higher is better, decimals); the column order of the tables
-METRICS: dict[str, tuple[str, bool, int]] = {
-    "modes_covered": ("Modes covered", True, 2),
-    "high_quality_fraction": ("High-quality fraction", True, 3),
-    "fid": ("FID", False, 2),
-    "kid": ("KID", False, 4),
-    "is": ("IS", True, 2),
-    "precision": ("Precision", True, 3),
-    "recall": ("Recall", True, 3),
-}
-#: values kept per seed in the details block but not given a column (spreads within one evaluation)
-AUXILIARY = {"kid_std": "KID std (subsets)", "is_std": "IS std (splits)"}
-REQUIRED = (
-    "table",
-    "table.name",
-    "table.spec",
-    "cell",
-    "row",
-    "label",
-    "seed",
-    "resolved",
-    "resolved.budget",
-    "resolved.data",
-    "images_seen",
-    "evaluation",
-    "evaluation.kind",
-    "metrics",
-    "protocol",
-    "protocol.command",
-    "protocol.git_sha",
-    "protocol.versions",
-    "protocol.hardware",
-    "wall_time_s",
-    "wall_time_s.total",
-)
-REQUIRED_BY_KIND = {
-    "toy": ("evaluation.n_samples", "evaluation.threshold_std", "evaluation.min_samples", "evaluation.num_modes"),
-    "images": (
-        "evaluation.extractor",
-        "evaluation.extractor_sha256",
-        "evaluation.n_fake",
-        "evaluation.n_real",
-        "evaluation.split",
-    ),
-}
+from benchmarks.cell_schema import AUXILIARY, METRICS, CellError, check_cell
+
 ANALYSIS_START = "<!-- analysis:start -->"
 ANALYSIS_END = "<!-- analysis:end -->"
 ANALYSIS_PLACEHOLDER = "_Analysis: to be written from the numbers above._"
 
 
-class CellError(ValueError):
-    """A cell JSON that cannot go into a table."""
-
-
-def get_field(cell: dict[str, Any], dotted: str) -> Any:
-    node: Any = cell
-    for part in dotted.split("."):
-        if not isinstance(node, dict) or part not in node:
-            raise KeyError(dotted)
-        node = node[part]
-    return node
-
-
-def check_cell(cell: dict[str, Any], name: str) -> None:
-    """Raise ``CellError`` naming the first required field ``cell`` lacks."""
-    for field in REQUIRED:
-        try:
-            get_field(cell, field)
-        except KeyError:
-            raise CellError(f"{name}: missing required field {field!r}") from None
-    for field in REQUIRED_BY_KIND.get(cell["evaluation"]["kind"], ()):
-        try:
-            get_field(cell, field)
-        except KeyError:
-            raise CellError(f"{name}: missing required field {field!r}") from None
-    for metric in cell["metrics"]:
-        if metric not in METRICS and metric not in AUXILIARY:
-            raise CellError(f"{name}: metric {metric!r} has no known direction (add it to benchmarks.render.METRICS)")
-
-
 def load_cells(results_dir: str | Path) -> list[dict[str, Any]]:
+    """The cell JSONs of ``results_dir`` in file-name order, each checked (``CellError`` names what is wrong)."""
     results_dir = Path(results_dir)
     cells = []
     for path in sorted(results_dir.glob("*.json")):
@@ -374,7 +303,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     meta = None
     if args.spec:
-        from benchmarks.run_table import load_spec, table_meta
+        from benchmarks.table_spec import load_spec, table_meta
 
         meta = table_meta(load_spec(args.spec))
     render_table(args.results_dir, args.out, meta)

@@ -2,22 +2,16 @@
 
     python -m benchmarks.run_table benchmarks/tables/ring.yaml [--cells 'gan_*'] [--dry-run] [--force]
 
-A spec (``benchmarks/tables/*.yaml``) is variants x seeds on one dataset, with a training budget and an
-evaluation protocol. A *cell* is one (variant row, seed): its id is ``<row>-s<seed>``. For each cell the runner
-
-1. resolves the configuration: the variant's LightningCLI config (``configs/<variant>/<dataset>.yaml``) with
-   the spec's table-wide ``overrides`` and then the row's ``overrides`` applied (dotted keys such as
-   ``model.init_args.objective``), the data seed set to the cell seed, the budget and the evaluation;
-2. skips the cell when ``benchmarks/results/<table>/<cell>.json`` exists and its ``resolved`` block equals
-   the one just computed (a changed budget, config file, override or protocol re-runs it);
-3. otherwise seeds everything with the cell seed, builds the variant and the datamodule, trains with a
-   ``lightning.Trainer`` (deterministic, no logger, no checkpoints) until the generator has made
-   ``budget.g_steps`` updates (or for ``budget.epochs`` epochs), evaluates the generator, and writes the
-   cell JSON atomically (so a cell file exists only for a finished cell).
+The spec and its cells (id ``<row>-s<seed>``, resolved configuration, done / stale / missing) are
+``benchmarks.table_spec``'s; the cell JSON is ``benchmarks.cell_schema``'s. For each cell that is not done the
+runner seeds everything with the cell seed, builds the variant and the datamodule, trains with a
+``lightning.Trainer`` (deterministic, no logger, no checkpoints) until the generator has made
+``budget.g_steps`` updates (or for ``budget.epochs`` epochs), evaluates the generator, and writes
+``benchmarks/results/<table>/<cell>.json`` atomically (so a cell file exists only for a finished cell).
 
 Evaluation ``kind: toy`` scores ``n_samples`` generator samples (fixed z from ``evaluation.seed``) with
 ``callbacks.toy_metrics.mode_metrics`` (the 3-sigma rule of Metz et al. 2017 / Srivastava et al. 2017);
-``kind: images`` runs ``callbacks.metrics.evaluate_generator`` with the named feature extractor (FID, KID,
+``kind: images`` runs ``zoo.metrics.evaluate_generator`` with the named feature extractor (FID, KID,
 IS, precision/recall; extractor name and weights SHA-256 recorded), and the runner also saves an 8x8 grid of
 samples from a fixed z (seeded by ``evaluation.seed``) as ``<cell>.png`` beside the cell JSON, so a number can be
 checked against what the generator draws (``--no-samples`` skips it). After running, the table is rendered to
@@ -27,8 +21,6 @@ checked against what the generator draws (``--no-samples`` skips it). After runn
 from __future__ import annotations
 
 import argparse
-import copy
-import fnmatch
 import hashlib
 import json
 import os
@@ -40,147 +32,12 @@ from importlib import import_module
 from pathlib import Path
 from typing import Any
 
-import yaml
+from benchmarks.cell_schema import cell_record
+from benchmarks.table_spec import ROOT, load_spec, plan, table_meta
 
-ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
-#: trainer keys of a variant config that do not change what is trained (the runner sets its own)
-IGNORED_TRAINER_KEYS = (
-    "default_root_dir",
-    "callbacks",
-    "logger",
-    "log_every_n_steps",
-    "enable_model_summary",
-    "enable_progress_bar",
-    "enable_checkpointing",
-    "max_steps",
-    "max_epochs",
-    "max_time",
-    "limit_train_batches",
-    "val_check_interval",
-    "check_val_every_n_epoch",
-)
-EVAL_KINDS = ("toy", "images")
 
 
-# ------------------------------------------------------------------------------------------------ spec
-def load_spec(path: str | Path) -> dict[str, Any]:
-    """Read and check a table spec."""
-    path = Path(path)
-    spec = yaml.safe_load(path.read_text())
-    if not isinstance(spec, dict):
-        raise ValueError(f"table spec {path} is not a mapping.")
-    for key in ("name", "seeds", "budget", "evaluation", "variants"):
-        if key not in spec:
-            raise ValueError(f"table spec {path} has no {key!r}.")
-    if spec["evaluation"].get("kind") not in EVAL_KINDS:
-        raise ValueError(f"table spec {path}: evaluation.kind must be one of {', '.join(EVAL_KINDS)}.")
-    ids = [v.get("id") for v in spec["variants"]]
-    if any(not i for i in ids) or len(set(ids)) != len(ids):
-        raise ValueError(f"table spec {path}: every variant needs a unique id, got {ids}.")
-    for entry in spec["variants"]:
-        for key in ("variant", "config"):
-            if key not in entry:
-                raise ValueError(f"table spec {path}: variant {entry['id']!r} has no {key!r}.")
-    spec["_path"] = str(path)
-    return spec
-
-
-def set_dotted(config: dict[str, Any], key: str, value: Any) -> None:
-    """``set_dotted(c, "model.init_args.lr", 1e-3)``; intermediate mappings are created."""
-    node = config
-    parts = key.split(".")
-    for part in parts[:-1]:
-        node = node.setdefault(part, {})
-        if not isinstance(node, dict):
-            raise ValueError(f"override {key!r}: {part!r} is not a mapping in the config.")
-    node[parts[-1]] = value
-
-
-def normalize(value: Any) -> Any:
-    """JSON round trip: tuples become lists, so a resolved block compares equal to the one read back."""
-    return json.loads(json.dumps(value))
-
-
-def resolve_cell(spec: dict[str, Any], entry: dict[str, Any], seed: int) -> dict[str, Any]:
-    """Everything that determines a cell's numbers (compared with a finished cell's manifest)."""
-    config_path = ROOT / entry["config"]
-    if not config_path.is_file():
-        raise FileNotFoundError(f"variant {entry['id']!r}: config {entry['config']} does not exist.")
-    config = yaml.safe_load(config_path.read_text())
-    overrides = {**spec.get("overrides", {}), **entry.get("overrides", {})}
-    for key, value in overrides.items():
-        set_dotted(config, key, value)
-    class_path = config["model"]["class_path"]
-    if class_path.rsplit(".", 1)[-1] != entry["variant"]:
-        raise ValueError(
-            f"variant {entry['id']!r}: registry name {entry['variant']!r} does not match the config's model "
-            f"class_path {class_path!r} ({entry['config']})."
-        )
-    data = copy.deepcopy(config["data"])
-    data.setdefault("init_args", {})["seed"] = seed
-    trainer = {k: v for k, v in (config.get("trainer") or {}).items() if k not in IGNORED_TRAINER_KEYS}
-    trainer.setdefault("accelerator", spec.get("accelerator", "cpu"))
-    if "deterministic" in spec:  # default True (recorded only when a spec departs from it, e.g. "warn" on CUDA)
-        trainer["deterministic"] = spec["deterministic"]
-    budget = {**spec["budget"], **entry.get("budget", {})}
-    if ("g_steps" in budget) == ("epochs" in budget):
-        raise ValueError(f"variant {entry['id']!r}: the budget needs exactly one of g_steps or epochs, got {budget}.")
-    return normalize(
-        {
-            "variant": entry["variant"],
-            "config": entry["config"],
-            "overrides": overrides,
-            "seed": seed,
-            "model": {"class_path": class_path, "init_args": config["model"].get("init_args", {})},
-            "data": data,
-            "trainer": trainer,
-            "budget": budget,
-            "evaluation": spec["evaluation"],
-        }
-    )
-
-
-def cell_id(entry: dict[str, Any], seed: int) -> str:
-    return f"{entry['id']}-s{seed}"
-
-
-def table_meta(spec: dict[str, Any]) -> dict[str, Any]:
-    """What the renderer prints around the numbers (not part of the match: editing it re-runs nothing)."""
-    return {
-        "name": spec["name"],
-        "title": spec.get("title", spec["name"]),
-        "spec": os.path.relpath(Path(spec["_path"]).resolve(), ROOT),
-        "description": spec.get("description", ""),
-        "notes": spec.get("notes", ""),
-    }
-
-
-def plan(spec: dict[str, Any], results_dir: Path, patterns: list[str] | None, force: bool = False) -> list[dict]:
-    """The cells of ``spec`` (optionally matching one of ``patterns``) with their status: done, stale, missing."""
-    cells = []
-    for index, entry in enumerate(spec["variants"]):
-        for seed in spec["seeds"]:
-            cid = cell_id(entry, seed)
-            if patterns and not any(fnmatch.fnmatch(cid, p) for p in patterns):
-                continue
-            resolved = resolve_cell(spec, entry, seed)
-            path = results_dir / f"{cid}.json"
-            status = "missing"
-            if path.is_file():
-                try:
-                    old = json.loads(path.read_text()).get("resolved")
-                except json.JSONDecodeError:
-                    old = None
-                status = "done" if old == resolved and not force else "stale"
-            cells.append(
-                {"cell": cid, "entry": entry, "row_index": index, "seed": seed, "resolved": resolved, "path": path}
-            )
-            cells[-1]["status"] = status
-    return cells
-
-
-# ------------------------------------------------------------------------------------------------ run
 def import_class(class_path: str) -> type:
     module, name = class_path.rsplit(".", 1)
     return getattr(import_module(module), name)
@@ -283,24 +140,21 @@ def evaluate_cell(
             "rule": f"high quality: within {threshold:g} std of the nearest mode; covered: >= {min_samples} such",
         }
         return values, protocol
-    from callbacks.metrics import evaluate_generator
-    from zoo.metrics.extractors import build_extractor
+    from zoo.metrics import MetricSettings, evaluate_generator
     from zoo.metrics.real_stats import RealStatsCache
 
-    extractor = build_extractor(evaluation["extractor"])
-    extractor = extractor.to(model.device)
-    data.setup("fit")
-    values, protocol = evaluate_generator(
-        model,
-        data,
-        extractor,
+    settings = MetricSettings(
         metrics=evaluation.get("metrics", ("fid", "kid", "is", "pr")),
         num_fake=int(evaluation["n_fake"]),
         num_real=int(evaluation["n_real"]),
         split=evaluation.get("split", "test"),
         seed=int(evaluation.get("seed", 0)),
-        cache=RealStatsCache(enabled=bool(evaluation.get("cache", True))),
+        extractor=evaluation["extractor"],
     )
+    data.setup("fit")
+    cache = RealStatsCache(enabled=bool(evaluation.get("cache", True)))
+    extractor = settings.build_extractor().to(model.device)
+    values, protocol = evaluate_generator(model, data, settings, extractor=extractor, cache=cache)
     protocol = {"kind": "images", **protocol}
     protocol.pop("versions", None)
     return values, protocol
@@ -335,28 +189,27 @@ def run_cell(
     grid = None
     if samples and evaluation_spec["kind"] == "images":
         grid = save_sample_grid(model, path.with_suffix(".png"), int(evaluation_spec.get("seed", 0)))
-    result = {
-        "schema": 1,
-        "table": table_meta(spec),
-        "cell": cell["cell"],
-        "row": cell["entry"]["id"],
-        "label": cell["entry"].get("label", cell["entry"]["id"]),
-        "row_index": cell["row_index"],
-        "seed": cell["seed"],
-        "resolved": cell["resolved"],
-        "training": record,
-        "images_seen": record["images_seen"],
-        "evaluation": evaluation,
-        "metrics": {k: float(v) for k, v in metrics.items()},
-        **({"samples": grid} if grid is not None else {}),
-        "protocol": run_protocol,
-        "wall_time_s": {
+    result = cell_record(
+        table=table_meta(spec),
+        cell=cell["cell"],
+        row=cell["entry"]["id"],
+        label=cell["entry"].get("label", cell["entry"]["id"]),
+        row_index=cell["row_index"],
+        seed=cell["seed"],
+        resolved=cell["resolved"],
+        training=record,
+        images_seen=record["images_seen"],
+        evaluation=evaluation,
+        metrics={k: float(v) for k, v in metrics.items()},
+        samples=grid,
+        protocol=run_protocol,
+        wall_time_s={
             "train": record["train_s"],
             "eval": round(eval_s, 3),
             "total": round(time.perf_counter() - start, 3),
         },
-        "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    }
+        finished_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    )
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(result, indent=2, sort_keys=False) + "\n")
     tmp.replace(path)

@@ -11,6 +11,8 @@ from lightning.pytorch.loggers import Logger, TensorBoardLogger, WandbLogger
 from torch import Tensor
 from torchvision.utils import make_grid, save_image
 
+from callbacks.steps import generator_steps
+from zoo.sampling import fixed_z_samples
 from zoo.validation import require_at_least
 
 
@@ -61,12 +63,7 @@ class SampleGrid(L.Callback):
         if callable(grid_images):  # variants with more than samples to show (VAE-GAN, CycleGAN)
             images = grid_images(self.num_samples, generator=generator, nrow=self.nrow).float().cpu()
             return make_grid(images, nrow=self.nrow, normalize=True, value_range=(-1, 1), pad_value=1.0)
-        z = pl_module.sample_z(self.num_samples, generator=generator)
-        was_training = pl_module.generator.training
-        pl_module.generator.eval()
-        with torch.no_grad():
-            images = pl_module.generator(z).float().cpu()
-        pl_module.generator.train(was_training)
+        images = fixed_z_samples(pl_module, self.num_samples, self.seed)
         return make_grid(images, nrow=self.nrow, normalize=True, value_range=(-1, 1), pad_value=1.0)
 
     def write(self, pl_module: L.LightningModule, path: str | Path) -> Tensor:
@@ -79,7 +76,7 @@ class SampleGrid(L.Callback):
         image_shape = getattr(pl_module, "image_shape", None)
         if image_shape is None or len(image_shape) != 3:
             return None
-        step = int(getattr(pl_module, "g_steps", trainer.global_step))
+        step = generator_steps(trainer, pl_module)
         if step == self._last_step:
             return None
         self._last_step = step
@@ -96,7 +93,7 @@ class SampleGrid(L.Callback):
         return path
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args: Any) -> None:
-        step = int(getattr(pl_module, "g_steps", trainer.global_step))
+        step = generator_steps(trainer, pl_module)
         if step > 0 and step % self.every_n_steps == 0:
             self.save(trainer, pl_module)
 

@@ -1,22 +1,23 @@
-"""``TrainingSummary``: writes ``metrics.json`` at the end of training (losses, counters, throughput)."""
+"""``TrainingSummary``: adds the run's counters, throughput and last logged values to ``metrics.json``."""
 
 from __future__ import annotations
 
-import json
 import platform
 import time
-from pathlib import Path
 from typing import Any
 
 import lightning as L
 import torch
 
+from callbacks.metrics_file import contribute
+from callbacks.steps import generator_steps
+
 
 class TrainingSummary(L.Callback):
     """At the end of ``fit``, write the last logged metrics, step counters and wall time as JSON.
 
-    Metric callbacks (FID, ...) that run before it appear in ``trainer.callback_metrics`` and so land in
-    the same file. Default path: ``<trainer.default_root_dir>/metrics.json``.
+    Written through ``callbacks.metrics_file`` (one writer: the other callbacks' parts of the same fit are kept,
+    whatever order the callbacks run in). Default path: ``<trainer.default_root_dir>/metrics.json``.
     """
 
     def __init__(self, path: str | None = None) -> None:
@@ -26,11 +27,11 @@ class TrainingSummary(L.Callback):
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._start = time.perf_counter()
-        self._start_g_steps = int(getattr(pl_module, "g_steps", 0))
+        self._start_g_steps = generator_steps(trainer, pl_module)
 
     def summary(self, trainer: L.Trainer, pl_module: L.LightningModule) -> dict[str, Any]:
         wall = time.perf_counter() - self._start
-        g_steps = int(getattr(pl_module, "g_steps", 0))
+        g_steps = generator_steps(trainer, pl_module)
         metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
         return {
             "model": type(pl_module).__name__,
@@ -51,8 +52,5 @@ class TrainingSummary(L.Callback):
         }
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if not trainer.is_global_zero:
-            return
-        path = Path(self.path or Path(trainer.default_root_dir) / "metrics.json")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.summary(trainer, pl_module), indent=2) + "\n")
+        summary = self.summary(trainer, pl_module)
+        contribute(trainer, summary, metrics=summary["metrics"], path=self.path)

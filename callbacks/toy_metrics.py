@@ -14,6 +14,8 @@ import lightning as L
 import torch
 from torch import Tensor
 
+from callbacks.steps import generator_steps
+from zoo.sampling import fixed_z_samples
 from zoo.validation import require_at_least, require_positive
 
 
@@ -89,16 +91,11 @@ class ToyModeMetrics(L.Callback):
         std = getattr(datamodule, "std", None)
         if centers is None or std is None:
             return None
-        z = pl_module.sample_z(self.num_samples, generator=torch.Generator().manual_seed(self.seed))
-        was_training = pl_module.generator.training
-        pl_module.generator.eval()
-        with torch.no_grad():
-            samples = pl_module.generator(z)
-        pl_module.generator.train(was_training)
+        samples = fixed_z_samples(pl_module, self.num_samples, self.seed)
         return mode_metrics(samples, centers, std, self.threshold, self.min_samples)
 
     def _record(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        step = int(getattr(pl_module, "g_steps", trainer.global_step))
+        step = generator_steps(trainer, pl_module)
         if step == self._last_step:
             return
         metrics = self.compute(trainer, pl_module)
@@ -114,7 +111,7 @@ class ToyModeMetrics(L.Callback):
                 logger.log_metrics(logged, step=trainer.global_step)
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args: Any) -> None:
-        step = int(getattr(pl_module, "g_steps", trainer.global_step))
+        step = generator_steps(trainer, pl_module)
         if step > 0 and step % self.every_n_steps == 0:
             self._record(trainer, pl_module)
 

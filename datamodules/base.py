@@ -1,4 +1,8 @@
-"""``InMemoryData``: the datamodule base for datasets that fit in memory (MNIST, Fashion-MNIST, toys)."""
+"""``ImageDataModule``: the base of every zoo datamodule, and ``TwoDomainData``: the base of unpaired ones.
+
+Also the small helpers they share: uint8 -> [-1, 1] (``to_unit_range``), MNIST-style resizing
+(``resize_uint8``) and the seeded DataLoader of folder datasets (``shuffled_loader``).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from datamodules.in_memory import InMemoryBatches
+from datamodules.batches import InMemoryBatches
 from zoo.validation import require_at_least, require_choice
 
 IMAGE_SIZES = (28, 32, 64)
@@ -33,11 +37,14 @@ def resize_uint8(images: Tensor, size: int) -> Tensor:
     return out.round_().clamp_(0, 255).to(torch.uint8)
 
 
-class InMemoryData(L.LightningDataModule):
-    """Serves (samples, labels) batches from memory; samples reach the model as float in [-1, 1].
+class ImageDataModule(L.LightningDataModule):
+    """A datamodule whose samples reach the model as float in [-1, 1], with their shape known up front.
 
     Subclasses set ``image_shape`` and ``num_classes`` in ``__init__`` (before ``setup``) and implement
-    ``load_split(split) -> (samples, labels)`` returning uint8 images (N, C, H, W) or float vectors.
+    ``load_split(split) -> (samples, labels)`` returning uint8 images (N, C, H, W) or float vectors. The
+    training split is then served from memory by ``InMemoryBatches`` (MNIST, Fashion-MNIST, toys); folder
+    datasets too large for memory (CelebA, unpaired image sets) override ``train_dataloader`` and stream
+    from disk instead.
 
     Args:
         batch_size: samples per batch and rank.
@@ -66,10 +73,13 @@ class InMemoryData(L.LightningDataModule):
     def setup(self, stage: str | None = None) -> None:
         self.split("train")
 
-    def train_dataloader(self) -> InMemoryBatches:
+    def rank_and_world_size(self) -> tuple[int, int]:
+        """This process's rank and the number of ranks (0 and 1 outside a ``Trainer``)."""
         trainer = self.trainer
-        rank = trainer.global_rank if trainer is not None else 0
-        world = trainer.world_size if trainer is not None else 1
+        return (trainer.global_rank, trainer.world_size) if trainer is not None else (0, 1)
+
+    def train_dataloader(self) -> InMemoryBatches:
+        rank, world = self.rank_and_world_size()
         return InMemoryBatches(self.split("train"), self.batch_size, self.seed, rank=rank, world_size=world)
 
     def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
@@ -84,6 +94,27 @@ class InMemoryData(L.LightningDataModule):
                 raise ValueError(f"asked for {n} real samples but split {split!r} has {len(samples)}.")
             samples = samples[:n]
         return to_unit_range(samples.clone())
+
+
+#: Backwards-compatible alias: ``ImageDataModule``'s name from before it also covered datamodules that stream
+#: from disk; user code, configs and ``--data`` help naming ``datamodules.InMemoryData`` keep working.
+InMemoryData = ImageDataModule
+
+DOMAINS = ("A", "B")
+
+
+class TwoDomainData(ImageDataModule):
+    """Unpaired two-domain data (CycleGAN): batches are ``(images_a, images_b)``, both moved to [-1, 1].
+
+    Subclasses keep the ``ImageDataModule`` interface, with ``real_samples(split, n, domain)`` taking a
+    ``domain`` in ``DOMAINS`` ("A" or "B").
+    """
+
+    num_classes = 0  # no class labels: batches are (images_a, images_b)
+
+    def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+        images_a, images_b, *rest = batch
+        return (to_unit_range(images_a), to_unit_range(images_b), *rest)
 
 
 def shuffled_loader(dataset: Any, batch_size: int, seed: int, num_workers: int, where: str) -> Any:

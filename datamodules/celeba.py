@@ -18,21 +18,13 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
-from datamodules.base import InMemoryData, shuffled_loader, to_unit_range
-from datamodules.unpaired import read_image, resize_image
+from datamodules.base import ImageDataModule, shuffled_loader, to_unit_range
+from datamodules.image_io import center_crop, read_image, resize_image
 from zoo.validation import require_at_least, require_choice
 
 SPLITS = {"train": 0, "valid": 1, "test": 2}
 PARTITION_FILE = "list_eval_partition.txt"
 IMAGE_DIR = "img_align_celeba"
-
-
-def center_crop(image: Tensor, size: int) -> Tensor:
-    """Central ``size`` x ``size`` square of a (C, H, W) image (the whole short side if smaller)."""
-    h, w = image.shape[-2:]
-    size = min(size, h, w)
-    top, left = (h - size) // 2, (w - size) // 2
-    return image[:, top : top + size, left : left + size]
 
 
 class CelebAImages(Dataset):
@@ -51,7 +43,7 @@ class CelebAImages(Dataset):
         return resize_image(image, self.image_size), 0
 
 
-class CelebAData(InMemoryData):
+class CelebAData(ImageDataModule):
     """CelebA aligned faces, 162,770 train / 19,867 valid / 19,962 test, RGB ``image_size`` px, unlabeled here.
 
     Args:
@@ -59,7 +51,7 @@ class CelebAData(InMemoryData):
         download: fetch the files with torchvision when they are missing (network, ``pip install gdown``).
         image_size: 32 or 64 (default, the paper's) pixels.
         crop_size: side of the center crop taken before resizing.
-        batch_size, seed: see ``InMemoryData``; ``num_workers``: DataLoader workers.
+        batch_size, seed: see ``ImageDataModule``; ``num_workers``: DataLoader workers.
     """
 
     num_classes = 0

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from torch import Tensor
 
-from datamodules.base import InMemoryData, resize_uint8
+from datamodules.base import ImageDataModule, resize_uint8
 from datamodules.idx import read_idx
 from zoo.validation import require_choice
 
@@ -25,7 +25,7 @@ def find_idx(data_dir: Path, stem: str) -> Path | None:
     return None
 
 
-class FashionMNISTData(InMemoryData):
+class FashionMNISTData(ImageDataModule):
     """Fashion-MNIST, 60k train / 10k test grayscale 28x28 images in 10 classes, served from memory.
 
     Reads the four IDX files (gzipped or not) from ``data_dir`` directly: Debian's
@@ -34,7 +34,7 @@ class FashionMNISTData(InMemoryData):
     Args:
         data_dir: folder holding train-images-idx3-ubyte(.gz) and friends.
         image_size: 28 (native), 32 (zero-padded) or 64 (bilinear) pixels.
-        batch_size, seed: see ``InMemoryData``.
+        batch_size, seed: see ``ImageDataModule``.
     """
 
     num_classes = 10

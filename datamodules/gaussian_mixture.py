@@ -12,7 +12,7 @@ import math
 import torch
 from torch import Tensor
 
-from datamodules.base import InMemoryData
+from datamodules.base import ImageDataModule
 from zoo.validation import require_at_least, require_choice, require_positive
 
 LAYOUTS = ("ring", "grid")
@@ -28,7 +28,7 @@ def mixture_centers(layout: str, num_modes: int = 8, radius: float = 2.0) -> Ten
     return torch.cartesian_prod(axis, axis)
 
 
-class GaussianMixtureData(InMemoryData):
+class GaussianMixtureData(ImageDataModule):
     """Samples from an equal-weight 2-D Gaussian mixture; labels are the component indices.
 
     Args:

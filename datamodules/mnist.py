@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from torch import Tensor
 
-from datamodules.base import InMemoryData, resize_uint8
+from datamodules.base import ImageDataModule, resize_uint8
 from zoo.validation import require_choice
 
 
-class MNISTData(InMemoryData):
+class MNISTData(ImageDataModule):
     """MNIST digits, 60k train / 10k test grayscale 28x28, 10 classes.
 
     ``prepare_data`` downloads with ``torchvision.datasets.MNIST(data_dir, download=download)`` into

@@ -9,7 +9,9 @@ import lightning as L
 import pytest
 import torch
 
+from datamodules.fashion_mnist import DEBIAN_DIR, FashionMNISTData
 from datamodules.idx import write_idx
+from zoo.metrics.fashion_domain import FashionDomainExtractor
 
 os.environ.setdefault("WANDB_MODE", "offline")
 os.environ.setdefault("WANDB_SILENT", "true")
@@ -62,3 +64,22 @@ def tiny_trainer(root: Path, **kwargs) -> L.Trainer:
     )
     defaults.update(kwargs)
     return L.Trainer(**defaults)
+
+
+# ------------------------------------------------------- the metric tests' real data and extractor
+@pytest.fixture(scope="session")
+def fashion() -> FashionMNISTData:
+    """The real Fashion-MNIST datamodule, splits loaded once per session."""
+    if not Path(DEBIAN_DIR, "t10k-images-idx3-ubyte.gz").is_file():
+        # make test installs it (make setup); a missing dataset must fail loudly, not skip the extractor checks
+        pytest.fail("Fashion-MNIST not installed: run 'make setup' or 'apt-get install -y dataset-fashion-mnist'.")
+    data = FashionMNISTData(batch_size=16)
+    data.split("train")
+    data.split("test")
+    return data
+
+
+@pytest.fixture(scope="session")
+def domain() -> FashionDomainExtractor:
+    """The shipped fashion-domain extractor (its SHA-256 is checked on load)."""
+    return FashionDomainExtractor()

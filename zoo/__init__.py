@@ -19,7 +19,18 @@ __version__ = "0.1.0"
 _LAZY = {
     **{
         name: "zoo.models"
-        for name in ("GAN", "WGAN", "WGANGP", "LSGAN", "FGAN", "HingeGAN", "VAEGAN", "CycleGAN", "AdversarialModule")
+        for name in (
+            "GAN",
+            "WGAN",
+            "WGANGP",
+            "LSGAN",
+            "FGAN",
+            "HingeGAN",
+            "VAEGAN",
+            "CycleGAN",
+            "AdversarialModule",
+            "NoiseToImageGAN",
+        )
     },
     "GANDDPStrategy": "zoo.strategies",
 }

@@ -4,10 +4,10 @@ One DDP wrapper around a module with two optimizers fails ("parameters that were
 the loss") unless ``find_unused_parameters=True``, which walks the autograd graph after every forward.
 Here the LightningModule stays unwrapped and each child net (generator, discriminator, encoder, ...)
 gets its own ``DistributedDataParallel(find_unused_parameters=False)``. A net is called through its
-wrapper only while its parameters require grad (the toggled optimizer's nets), so each backward reduces
-exactly the net being trained and a frozen net's reducer is never left primed; fakes made under
-``torch.no_grad()`` don't touch a reducer either. Checkpoint keys are unchanged (the wrappers are not
-submodules), and the wrappers are dropped in ``teardown``.
+wrapper only during an update of the optimizer that trains it (``AdversarialModule.optimizer_update``, see
+``zoo.models.ddp_nets``), so each backward reduces exactly the nets being trained and a frozen net's reducer
+is never left primed; fakes a critic update makes with the (frozen) generator don't touch a reducer either.
+Checkpoint keys are unchanged (the wrappers are not submodules), and the wrappers are dropped in ``teardown``.
 
 Select it with ``Trainer(strategy="gan_ddp")`` (or ``"gan_ddp_spawn"``); it works with any launcher
 Lightning's ``DDPStrategy`` supports (torchrun, SLURM, ``devices=N, num_nodes=M``).

@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from benchmarks.cell_schema import cell_record
+
 PROTOCOL = {
     "command": "python -m benchmarks.run_table benchmarks/tables/fixture.yaml",
     "git_sha": "0123abc",
@@ -36,15 +38,14 @@ ROWS = {
 
 def make_cell(row: str, index: int, label: str, values: tuple) -> dict[str, Any]:
     seed, fid, kid, inception, precision, recall = values
-    return {
-        "schema": 1,
-        "table": copy.deepcopy(TABLE),
-        "cell": f"{row}-s{seed}",
-        "row": row,
-        "label": label,
-        "row_index": index,
-        "seed": seed,
-        "resolved": {
+    return cell_record(
+        table=copy.deepcopy(TABLE),
+        cell=f"{row}-s{seed}",
+        row=row,
+        label=label,
+        row_index=index,
+        seed=seed,
+        resolved={
             "variant": label,
             "config": f"configs/{row}/x.yaml",
             "overrides": {},
@@ -55,9 +56,9 @@ def make_cell(row: str, index: int, label: str, values: tuple) -> dict[str, Any]
             "budget": {"g_steps": 100},
             "evaluation": {"kind": "images"},
         },
-        "images_seen": {"d_real": 6400, "d_fake": 6400, "g": 6400},
-        "evaluation": copy.deepcopy(EVALUATION),
-        "metrics": {
+        images_seen={"d_real": 6400, "d_fake": 6400, "g": 6400},
+        evaluation=copy.deepcopy(EVALUATION),
+        metrics={
             "fid": fid,
             "kid": kid,
             "kid_std": 0.001,
@@ -65,9 +66,9 @@ def make_cell(row: str, index: int, label: str, values: tuple) -> dict[str, Any]
             "precision": precision,
             "recall": recall,
         },
-        "protocol": copy.deepcopy(PROTOCOL),
-        "wall_time_s": {"train": 9.0, "eval": 1.0, "total": 10.0},
-    }
+        protocol=copy.deepcopy(PROTOCOL),
+        wall_time_s={"train": 9.0, "eval": 1.0, "total": 10.0},
+    )
 
 
 def fixture_cells() -> list[dict[str, Any]]:

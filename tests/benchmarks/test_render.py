@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.render import ANALYSIS_END, ANALYSIS_START, CellError, load_cells, render_markdown, render_table
+from benchmarks.cell_schema import CellError
+from benchmarks.render import ANALYSIS_END, ANALYSIS_START, load_cells, render_markdown, render_table
 from tests.benchmarks.fixtures import fixture_cells, make_cell, write_cells
 
 #: written by hand-checked rendering of fixtures.py: FID GAN (10, 12) -> 11.00 ± 1.41 (best, lower is better);

@@ -1,4 +1,5 @@
-"""benchmarks.run_table on a tiny spec (MLP on the ring, 50 generator steps): resume, re-run, determinism."""
+"""benchmarks.run_table (with benchmarks.table_spec) on a tiny spec (MLP on the ring, 50 generator steps): resume,
+re-run, determinism."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import pytest
 import yaml
 
 import benchmarks.run_table as run_table_module
-from benchmarks.run_table import load_spec, plan, resolve_cell, run_table
+from benchmarks.run_table import run_table
+from benchmarks.table_spec import load_spec, plan, resolve_cell
 
 
 def tiny_spec(path, budget=50, rows=("gan_ns", "gan_mm"), seeds=(0,)):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 
 import pytest
@@ -10,11 +11,14 @@ import torch
 from lightning.pytorch.loggers import CSVLogger
 
 from callbacks import TrainingSummary
-from callbacks.metrics import GenerativeMetrics, evaluate_generator, shard
-from tests.callbacks.helpers import SyntheticImages, tiny_gan, tiny_trainer
+from callbacks.metrics import GenerativeMetrics
+from tests.conftest import tiny_trainer
+from tests.zoo.metrics.helpers import SyntheticImages, tiny_gan
+from zoo.metrics.evaluation import evaluate_generator, shard
 from zoo.metrics.real_stats import RealStatsCache
+from zoo.metrics.settings import MetricSettings
 
-SMALL = dict(num_fake=128, num_real=128, kid_subsets=10, kid_subset_size=64, batch_size=64)
+SMALL = MetricSettings(num_fake=128, num_real=128, kid_subsets=10, kid_subset_size=64, batch_size=64)
 
 
 def test_shards_are_contiguous_and_cover_everything():
@@ -25,7 +29,7 @@ def test_shards_are_contiguous_and_cover_everything():
 
 
 def test_callback_evaluates_on_schedule_logs_and_writes_metrics_json(tmp_path, fashion):
-    callback = GenerativeMetrics(every_n_steps=2, cache_dir=str(tmp_path / "cache"), **SMALL)
+    callback = GenerativeMetrics(SMALL, every_n_steps=2, cache_dir=str(tmp_path / "cache"))
     trainer = tiny_trainer(
         tmp_path,
         max_steps=6,  # 3 D + 3 G updates: evaluations at g_steps 2 and 3 (end of training)
@@ -55,9 +59,8 @@ def test_callback_evaluates_on_schedule_logs_and_writes_metrics_json(tmp_path, f
 
 
 def test_every_n_epochs_schedule(tmp_path, fashion):
-    callback = GenerativeMetrics(
-        every_n_epochs=1, metrics=("fid",), cache_dir=str(tmp_path), at_train_end=False, **SMALL
-    )
+    fid_only = dataclasses.replace(SMALL, metrics=("fid",))
+    callback = GenerativeMetrics(fid_only, every_n_epochs=1, cache_dir=str(tmp_path), at_train_end=False)
     trainer = tiny_trainer(tmp_path, max_epochs=2, limit_train_batches=2)
     trainer.callbacks.append(callback)
     trainer.fit(tiny_gan(), fashion)
@@ -68,18 +71,18 @@ def test_every_n_epochs_schedule(tmp_path, fashion):
 def test_evaluation_is_reproducible_and_tracks_the_model(tmp_path, fashion, domain):
     cache = RealStatsCache(tmp_path)
     model = tiny_gan()
-    first, _ = evaluate_generator(model, fashion, domain, cache=cache, **SMALL)
-    second, _ = evaluate_generator(model, fashion, domain, cache=cache, **SMALL)
+    first, _ = evaluate_generator(model, fashion, SMALL, extractor=domain, cache=cache)
+    second, _ = evaluate_generator(model, fashion, SMALL, extractor=domain, cache=cache)
     assert first == second
     with torch.no_grad():
         for p in model.generator.parameters():
             p.add_(0.05 * torch.randn_like(p))
-    changed, _ = evaluate_generator(model, fashion, domain, cache=cache, **SMALL)
+    changed, _ = evaluate_generator(model, fashion, SMALL, extractor=domain, cache=cache)
     assert changed["fid"] != first["fid"]
 
 
 def test_ddp_spawn_two_ranks_equal_one_process(tmp_path, domain):
-    callback = GenerativeMetrics(cache_dir=str(tmp_path / "cache"), json_path=str(tmp_path / "ddp.json"), **SMALL)
+    callback = GenerativeMetrics(SMALL, cache_dir=str(tmp_path / "cache"), json_path=str(tmp_path / "ddp.json"))
     model = tiny_gan()
     # the zoo's per-net DDP strategy, spawned (it also ends the process group in the workers; see zoo/strategies.py)
     strategy = "gan_ddp_spawn"
@@ -89,7 +92,7 @@ def test_ddp_spawn_two_ranks_equal_one_process(tmp_path, domain):
     ddp = json.loads((tmp_path / "ddp.json").read_text())["generative_metrics"]
     assert ddp["protocol"]["world_size"] == 2
     cache = RealStatsCache(tmp_path / "cache")
-    single, protocol = evaluate_generator(model, SyntheticImages(), domain, cache=cache, **SMALL)
+    single, protocol = evaluate_generator(model, SyntheticImages(), SMALL, extractor=domain, cache=cache)
     assert protocol["world_size"] == 1
     for key, value in single.items():
         assert ddp["latest"][f"val/{key}"] == pytest.approx(value, rel=1e-6, abs=1e-9), key

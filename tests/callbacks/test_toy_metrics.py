@@ -11,6 +11,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from callbacks import ToyModeMetrics, mode_metrics
 from datamodules import GaussianMixtureData
+from tests.conftest import tiny_trainer
 from zoo import GAN
 
 
@@ -62,15 +63,7 @@ def test_callback_logs_like_any_metric(tmp_path):
 
     callback = ToyModeMetrics(every_n_steps=2, num_samples=500)
     model = GAN(latent_dim=2, width=16, g_norm="none", d_norm="none")
-    trainer = L.Trainer(
-        accelerator="cpu",
-        max_steps=8,  # 4 D + 4 G updates
-        logger=CSVLogger(tmp_path),
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        callbacks=[callback],
-    )
+    trainer = tiny_trainer(tmp_path, max_steps=8, logger=CSVLogger(tmp_path), callbacks=[callback])  # 4 D + 4 G
     trainer.fit(model, ring())
     assert [step for step, _ in callback.history] == [2, 4]
     assert set(callback.history[-1][1]) == {"modes_covered", "high_quality_fraction", "num_modes"}
@@ -93,14 +86,6 @@ def test_callback_skips_data_without_centers(tmp_path):
             return DataLoader(TensorDataset(torch.randn(64, 2), torch.zeros(64)), batch_size=16)
 
     callback = ToyModeMetrics(every_n_steps=1)
-    trainer = L.Trainer(
-        accelerator="cpu",
-        max_steps=4,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        callbacks=[callback],
-    )
+    trainer = tiny_trainer(tmp_path, max_steps=4, callbacks=[callback])
     trainer.fit(GAN(latent_dim=2, width=8, g_norm="none", d_norm="none"), Plain())
     assert callback.history == [] and "toy/modes_covered" not in trainer.callback_metrics

@@ -75,7 +75,8 @@ def test_fit_with_wandb_logger_offline_writes_run_directory(tmp_path, monkeypatc
     )
     config["trainer"]["logger"]["init_args"]["save_dir"] = str(tmp_path)
     metrics_args = config["trainer"]["callbacks"][0]["init_args"]
-    metrics_args.update(every_n_steps=1, num_fake=96, num_real=96, kid_subset_size=48, cache_dir=str(tmp_path / "c"))
+    metrics_args.update(every_n_steps=1, cache_dir=str(tmp_path / "c"))
+    metrics_args["settings"].update(num_fake=96, num_real=96, kid_subset_size=48)
     config["sample_grid"]["every_n_steps"] = 1
     config["checkpoint"]["every_n_train_steps"] = 2
     path = tmp_path / "config.yaml"

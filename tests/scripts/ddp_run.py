@@ -21,12 +21,12 @@ warnings.filterwarnings("ignore")
 import lightning as L  # noqa: E402
 import torch  # noqa: E402
 
-from datamodules.base import InMemoryData  # noqa: E402
+from datamodules.base import ImageDataModule  # noqa: E402
 from datamodules.gaussian_mixture import mixture_centers  # noqa: E402
 from zoo import get_variant  # noqa: E402
 
 
-class IndexedRing(InMemoryData):
+class IndexedRing(ImageDataModule):
     """Ring samples whose labels are their own indices, so each rank can report what it saw."""
 
     image_shape = (2,)

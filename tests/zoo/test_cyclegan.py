@@ -12,7 +12,7 @@ from torch import nn
 
 from callbacks import SampleGrid, ZooCheckpoint
 from datamodules import FashionMNISTPairData
-from datamodules.base import InMemoryData
+from datamodules.base import ImageDataModule
 from zoo import CycleGAN
 from zoo.checkpoints import load_variant
 from zoo.commands.cli import main
@@ -23,7 +23,7 @@ from zoo.nets.patchgan import PatchGANDiscriminator, receptive_field
 from zoo.nets.resnet import ResNetGenerator
 
 
-class RandomPairs(InMemoryData):
+class RandomPairs(ImageDataModule):
     """Unpaired fixture: 32 random 16x16 images per domain, batches (images_a, images_b)."""
 
     image_shape = (1, 16, 16)

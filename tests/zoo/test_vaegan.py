@@ -12,13 +12,13 @@ from torch import nn
 
 from callbacks import SampleGrid
 from datamodules import FashionMNISTData
-from datamodules.base import InMemoryData
+from datamodules.base import ImageDataModule
 from zoo import VAEGAN, get_variant
 from zoo.checkpoints import load_variant
 from zoo.losses_autoencoding import gaussian_nll, kl_normal
 
 
-class RandomImages(InMemoryData):
+class RandomImages(ImageDataModule):
     """64 random uint8 28x28 grayscale images: a datamodule fixture for mechanics tests."""
 
     image_shape = (1, 28, 28)

@@ -22,7 +22,7 @@ from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 import datamodules  # noqa: F401  (registers the datamodules for --data NAME)
 import zoo.models  # noqa: F401  (registers the variants for --model NAME and the gan_ddp strategy)
 from callbacks import DivergenceGuard, SampleGrid, TrainingSummary, ZooCheckpoint
-from datamodules.base import InMemoryData
+from datamodules.base import ImageDataModule
 from zoo.commands.evaluate import evaluate_command
 from zoo.commands.sample import sample_command
 from zoo.commands.translate import translate_command
@@ -66,7 +66,7 @@ class GanZooCLI(LightningCLI):
 def run_lightning_cli(args: Sequence[str] | None = None) -> GanZooCLI:
     return GanZooCLI(
         AdversarialModule,
-        InMemoryData,
+        ImageDataModule,
         subclass_mode_model=True,
         subclass_mode_data=True,
         trainer_defaults={"default_root_dir": "runs"},

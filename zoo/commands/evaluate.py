@@ -20,10 +20,14 @@ from pathlib import Path
 from typing import Any
 
 import datamodules
-from callbacks.metrics import evaluate_generator, is_translation_model, parse_metrics
 from zoo.checkpoints import load_variant
-from zoo.metrics.extractors import build_extractor, list_extractors, sha256_file
+from zoo.metrics.evaluation import evaluate_generator, is_translation_model
+from zoo.metrics.extractors import list_extractors, sha256_file
 from zoo.metrics.real_stats import RealStatsCache
+from zoo.metrics.settings import MetricSettings
+
+#: MetricSettings' own defaults, so the command line and the library cannot drift apart
+DEFAULTS = MetricSettings()
 
 
 def make_datamodule(name: str, data_dir: str | None, image_shape: tuple[int, ...] | None) -> Any:
@@ -50,10 +54,10 @@ def make_datamodule(name: str, data_dir: str | None, image_shape: tuple[int, ...
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="gan-zoo evaluate", description="Generative metrics of a checkpoint.")
     p.add_argument("--ckpt", required=True, help="checkpoint written by gan-zoo fit")
-    p.add_argument("--metrics", default="fid,kid,is,pr", help="comma-separated: fid, kid, is, pr")
-    p.add_argument("--num-fake", type=int, default=10000)
-    p.add_argument("--num-real", type=int, default=10000)
-    p.add_argument("--split", default="test", help="real split to compare against")
+    p.add_argument("--metrics", default=",".join(DEFAULTS.metrics), help="comma-separated: fid, kid, is, pr")
+    p.add_argument("--num-fake", type=int, default=DEFAULTS.num_fake)
+    p.add_argument("--num-real", type=int, default=DEFAULTS.num_real)
+    p.add_argument("--split", default=DEFAULTS.split, help="real split to compare against")
     p.add_argument(
         "--data",
         default=None,
@@ -61,26 +65,45 @@ def build_parser() -> argparse.ArgumentParser:
         "e.g. FashionMNISTPairData or UnpairedImageData)",
     )
     p.add_argument("--data-dir", default=None, help="its data_dir (default: the datamodule's)")
-    p.add_argument("--extractor", default="fashion-domain", choices=list_extractors())
+    p.add_argument("--extractor", default=DEFAULTS.extractor, choices=list_extractors())
     p.add_argument("--extractor-weights", default=None, help="weights file (Inception: torch-fidelity's .pth)")
     p.add_argument("--no-download", action="store_true", help="never download extractor weights")
-    p.add_argument("--seed", type=int, default=0, help="fixes the fake z, KID subsets and IS splits")
-    p.add_argument("--batch-size", type=int, default=500)
-    p.add_argument("--kid-subsets", type=int, default=100)
-    p.add_argument("--kid-subset-size", type=int, default=1000)
-    p.add_argument("--is-splits", type=int, default=10)
-    p.add_argument("--pr-neighborhood", type=int, default=3)
+    p.add_argument("--seed", type=int, default=DEFAULTS.seed, help="fixes the fake z, KID subsets and IS splits")
+    p.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size)
+    p.add_argument("--kid-subsets", type=int, default=DEFAULTS.kid_subsets)
+    p.add_argument("--kid-subset-size", type=int, default=DEFAULTS.kid_subset_size)
+    p.add_argument("--is-splits", type=int, default=DEFAULTS.is_splits)
+    p.add_argument("--pr-neighborhood", type=int, default=DEFAULTS.pr_neighborhood)
     p.add_argument("--cache-dir", default=None, help="real-statistics cache (default ~/.cache/lightning-gan-zoo)")
     p.add_argument("--no-cache", action="store_true")
     p.add_argument("--out", default=None, help="JSON file (default: <ckpt>.metrics.json)")
     return p
 
 
+def settings_from_args(args: argparse.Namespace) -> MetricSettings:
+    """The ``MetricSettings`` the command line asks for (invalid values raise ``ValueError``)."""
+    return MetricSettings(
+        metrics=args.metrics,
+        num_fake=args.num_fake,
+        num_real=args.num_real,
+        split=args.split,
+        seed=args.seed,
+        batch_size=args.batch_size,
+        kid_subsets=args.kid_subsets,
+        kid_subset_size=args.kid_subset_size,
+        is_splits=args.is_splits,
+        pr_neighborhood=args.pr_neighborhood,
+        extractor=args.extractor,
+        extractor_weights=args.extractor_weights,
+        extractor_download=not args.no_download,
+    )
+
+
 def evaluate_command(argv: Sequence[str]) -> dict[str, Any]:
     """``gan-zoo evaluate``: compute the metrics of a checkpoint, print and write them with their protocol."""
     args = build_parser().parse_args(list(argv))
     try:
-        metrics = parse_metrics(args.metrics)
+        settings = settings_from_args(args)
     except ValueError as err:
         raise SystemExit(f"gan-zoo evaluate: {err}") from err
     start = time.perf_counter()
@@ -93,28 +116,12 @@ def evaluate_command(argv: Sequence[str]) -> dict[str, Any]:
             "--data-dir ROOT (with testA/ and testB/)."
         )
     datamodule = make_datamodule(args.data or "FashionMNISTData", args.data_dir, model.image_shape)
-    kwargs: dict[str, Any] = {}
-    if args.extractor == "inception-v3-compat":
-        kwargs = {"weights_path": args.extractor_weights, "download": not args.no_download}
-    elif args.extractor_weights is not None:
-        kwargs = {"weights_path": args.extractor_weights}
-    extractor = build_extractor(args.extractor, **kwargs)
-    values, protocol = evaluate_generator(
-        model,
-        datamodule,
-        extractor,
-        metrics=metrics,
-        num_fake=args.num_fake,
-        num_real=args.num_real,
-        split=args.split,
-        seed=args.seed,
-        batch_size=args.batch_size,
-        kid_subsets=args.kid_subsets,
-        kid_subset_size=args.kid_subset_size,
-        is_splits=args.is_splits,
-        pr_neighborhood=args.pr_neighborhood,
-        cache=RealStatsCache(args.cache_dir, enabled=not args.no_cache),
-    )
+    try:
+        values, protocol = evaluate_generator(
+            model, datamodule, settings, cache=RealStatsCache(args.cache_dir, enabled=not args.no_cache)
+        )
+    except (ValueError, FileNotFoundError) as err:  # bad settings, unusable weights: the message names the fix
+        raise SystemExit(f"gan-zoo evaluate: {err}") from err
     result = {
         "metrics": values,
         "protocol": {

@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 from datamodules.base import to_unit_range
-from datamodules.unpaired import list_images, read_image, resize_image
+from datamodules.image_io import list_images, read_image, resize_image
 from zoo.checkpoints import load_variant
 
 

@@ -1,5 +1,9 @@
 """Variants, one paper per module. Importing this package registers them all (in this order) and the
-``gan_ddp`` strategy they train with on several devices."""
+``gan_ddp`` strategy they train with on several devices.
+
+``AdversarialModule`` (``base``) holds the manual-optimization mechanics every variant builds on;
+``NoiseToImageGAN`` (``noise_to_image``) is the "noise -> image, one G, one D, n_critic" contract of GAN,
+WGAN, WGAN-GP, LSGAN, f-GAN and hinge GAN; VAE-GAN and CycleGAN build on the mechanics with their own step."""
 
 import zoo.strategies  # noqa: F401  (registers Trainer(strategy="gan_ddp"))
 from zoo.models.base import AdversarialModule
@@ -8,8 +12,20 @@ from zoo.models.fgan import FGAN
 from zoo.models.gan import GAN
 from zoo.models.hinge import HingeGAN
 from zoo.models.lsgan import LSGAN
+from zoo.models.noise_to_image import NoiseToImageGAN
 from zoo.models.vaegan import VAEGAN
 from zoo.models.wgan import WGAN
 from zoo.models.wgan_gp import WGANGP
 
-__all__ = ["GAN", "WGAN", "WGANGP", "LSGAN", "FGAN", "HingeGAN", "VAEGAN", "CycleGAN", "AdversarialModule"]
+__all__ = [
+    "GAN",
+    "WGAN",
+    "WGANGP",
+    "LSGAN",
+    "FGAN",
+    "HingeGAN",
+    "VAEGAN",
+    "CycleGAN",
+    "AdversarialModule",
+    "NoiseToImageGAN",
+]

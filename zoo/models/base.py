@@ -1,23 +1,27 @@
-"""``AdversarialModule``: the manual-optimization mechanics shared by every variant.
+"""``AdversarialModule``: the manual-optimization mechanics every variant builds on.
 
-A variant chooses parts (nets, objective, regularizer, optimizer settings, critic steps) by implementing
-``discriminator_loss(real)`` and ``generator_loss(batch_size)``; this class owns everything else:
+It knows nets, optimizers and updates, not what a variant's step computes. It owns:
 
-* one ``training_step`` = one critic update on one fresh real batch; the generator steps after every
-  ``n_critic``-th critic update (Arjovsky et al. 2017, Algorithm 1; Goodfellow et al. 2014, Algorithm 1
-  with k = n_critic), with our own ``d_steps`` / ``g_steps`` counters saved in checkpoints
-  (``trainer.global_step`` counts every optimizer step of both optimizers);
-* each update runs inside ``toggled_optimizer`` (the other net's parameters are frozen), with
-  ``manual_backward``, optional gradient-norm clipping and gradient accumulation (the Trainer's own flags
-  are disabled under manual optimization), then ``step``;
-* nets are sized from the datamodule's ``image_shape`` in ``setup()`` when none is given, and the shape
-  is recorded in the hyperparameters so ``load_from_checkpoint`` rebuilds the same nets;
-* LR schedulers are stepped by hand, per generator iteration or per epoch.
+* the hyperparameters every variant shares: image shape, net width and norms, optimizer settings, gradient
+  clipping, accumulation, ``torch.compile``;
+* nets sized from the datamodule's ``image_shape`` in ``setup()`` when none is given; the shape is recorded
+  in the hyperparameters so ``load_from_checkpoint`` rebuilds the same nets (``make_networks``);
+* ``optimizer_update``: one update inside ``toggled_optimizer`` (the other optimizers' parameters frozen),
+  with ``manual_backward``, optional gradient-norm clipping and gradient accumulation (the Trainer's own
+  flags are disabled under manual optimization), then ``step``; under the ``gan_ddp`` strategy the trained
+  nets are reached through their DDP wrappers for that update (``zoo.models.ddp_nets``);
+* optimizers built from ``optimizer_parameters``, LR schedulers stepped by hand per epoch or per generator
+  update; ``d_steps`` / ``g_steps`` counters (``trainer.global_step`` counts every optimizer step);
+* loss logging, RNG state and counters in checkpoints, RNG restored on resume.
+
+A variant writes its own ``training_step`` from these parts. ``NoiseToImageGAN``
+(``zoo.models.noise_to_image``) is the "noise -> image, one G, one D, n_critic" contract most variants
+choose; VAE-GAN and CycleGAN build on this class directly.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import lightning as L
@@ -25,7 +29,7 @@ import torch
 from torch import Tensor, nn
 from torch.optim import Optimizer
 
-from zoo import nets
+from zoo.models import ddp_nets
 from zoo.rng import rng_states, set_rng_states
 from zoo.validation import require_at_least, require_choice, require_positive
 
@@ -34,26 +38,26 @@ SCHEDULER_INTERVALS = ("epoch", "g_step")
 
 
 class AdversarialModule(L.LightningModule):
-    """Base class of every variant: one generator, one discriminator, manual optimization.
+    """Base class of every variant: a ``generator`` and a ``discriminator`` (and any other nets), manual optimization.
 
     Args:
         image_shape: (C, H, W) for images or (D,) for vectors; ``None`` takes it from the datamodule.
-        latent_dim: size of z ~ N(0, I).
         width: DCGAN base channels, or MLP hidden units for vector data.
         g_norm, d_norm: normalization in G and D (``batch``, ``instance``, ``layer``, ``none``).
-        optimizer: ``adam``, ``rmsprop`` or ``sgd`` (momentum = betas[0]) for both nets.
+        optimizer: ``adam``, ``rmsprop`` or ``sgd`` (momentum = betas[0]) for every net.
         lr: generator learning rate; ``lr_d`` the discriminator's (defaults to ``lr``).
         betas: Adam betas.
-        n_critic: discriminator updates per generator update.
         grad_clip_val: clip each update's gradient norm to this value (``None``: off).
-        accumulate_grad_batches: real batches accumulated into one discriminator update; the generator
-            accumulates as many of its own batches.
+        accumulate_grad_batches: real batches accumulated into one update of each net.
+        compile: ``torch.compile`` every net (``True``, or a backend name).
     """
+
+    #: when the schedulers are stepped: once per ``epoch`` or after every generator update
+    scheduler_interval: str = "epoch"
 
     def __init__(
         self,
         image_shape: Sequence[int] | None = None,
-        latent_dim: int = 100,
         width: int = 64,
         g_norm: str = "batch",
         d_norm: str = "batch",
@@ -61,17 +65,14 @@ class AdversarialModule(L.LightningModule):
         lr: float = 2e-4,
         lr_d: float | None = None,
         betas: tuple[float, float] = (0.5, 0.999),
-        n_critic: int = 1,
         grad_clip_val: float | None = None,
         accumulate_grad_batches: int = 1,
         compile: bool | str = False,
     ) -> None:
         super().__init__()
-        require_at_least("latent_dim", latent_dim, 1, "z needs at least one dimension.")
         require_positive("lr", lr, "Pass a positive learning rate, e.g. lr=2e-4.")
         if lr_d is not None:
             require_positive("lr_d", lr_d, "Pass a positive learning rate, or None to reuse lr.")
-        require_at_least("n_critic", n_critic, 1, "Use n_critic=1 to alternate one D and one G update.")
         require_at_least("accumulate_grad_batches", accumulate_grad_batches, 1)
         require_choice("optimizer", optimizer, OPTIMIZERS)
         if grad_clip_val is not None:
@@ -84,7 +85,7 @@ class AdversarialModule(L.LightningModule):
         self.discriminator: nn.Module | None = None
         self.d_steps = 0
         self.g_steps = 0
-        self._d_micro = 0
+        self._micro_batch = 0  # position of the current batch in its accumulated update
         self.last_losses: dict[str, Tensor] = {}  # this step's logged loss terms (read by DivergenceGuard)
         if image_shape is not None:
             self.build_networks(image_shape)
@@ -96,9 +97,8 @@ class AdversarialModule(L.LightningModule):
         return None if shape is None else tuple(shape)
 
     def make_networks(self, image_shape: tuple[int, ...]) -> tuple[nn.Module, nn.Module]:
-        """Generator and discriminator for ``image_shape``. Override to change architectures."""
-        hp = self.hparams
-        return nets.build_pair(image_shape, hp.latent_dim, hp.width, hp.g_norm, hp.d_norm)
+        """The variant's generator and discriminator for ``image_shape`` (extend ``build_networks`` for more)."""
+        raise NotImplementedError(f"{type(self).__name__} must say which nets it trains: implement make_networks.")
 
     def check_networks(self) -> None:
         """Hook for variants to refuse nets their paper rules out (e.g. batch norm in a WGAN-GP critic)."""
@@ -108,35 +108,6 @@ class AdversarialModule(L.LightningModule):
         self.hparams["image_shape"] = list(shape)
         self.generator, self.discriminator = self.make_networks(shape)
         self.check_networks()
-
-    # ------------------------------------------------------- per-net DDP wrappers
-    def wrap_networks(self, wrap: Callable[[nn.Module], nn.Module]) -> None:
-        """Wrap every child net that has parameters (used by the ``gan_ddp`` strategy).
-
-        The wrappers are kept outside ``_modules``: state dicts and checkpoints keep their plain keys.
-        """
-        self.__dict__["_net_wrappers"] = {
-            name: wrap(child) for name, child in self.named_children() if any(True for _ in child.parameters())
-        }
-
-    def unwrap_networks(self) -> None:
-        self.__dict__["_net_wrappers"] = {}
-
-    def __getattr__(self, name: str) -> Any:
-        # A wrapped net is reached through its DDP wrapper only while it is being trained (its parameters
-        # require grad under the toggled optimizer): a frozen net's reducer is never primed.
-        wrappers = self.__dict__.get("_net_wrappers")
-        if wrappers and name in wrappers:
-            net = super().__getattr__(name)
-            if next(net.parameters()).requires_grad and torch.is_grad_enabled():
-                return wrappers[name]
-            return net
-        return super().__getattr__(name)
-
-    def _set_gradient_sync(self, enabled: bool) -> None:
-        """Skip the all-reduce on accumulation micro-batches (DDP ``no_sync`` for every wrapper)."""
-        for wrapper in self.__dict__.get("_net_wrappers", {}).values():
-            wrapper.require_backward_grad_sync = enabled
 
     def setup(self, stage: str) -> None:
         data_shape = self._datamodule_image_shape()
@@ -172,30 +143,13 @@ class AdversarialModule(L.LightningModule):
         shape = getattr(datamodule, "image_shape", None)
         return None if shape is None else tuple(int(s) for s in shape)
 
-    # ---------------------------------------------------------------- sampling
-    def sample_z(self, n: int, generator: torch.Generator | None = None) -> Tensor:
-        """n latent codes z ~ N(0, I) on the module's device (``generator`` seeds them reproducibly)."""
-        device = generator.device if generator is not None else self.device
-        return torch.randn(n, self.hparams.latent_dim, generator=generator, device=device).to(self.device)
+    # ------------------------------------------------------- per-net DDP wrappers
+    def wrap_networks(self, wrap: Callable[[nn.Module], nn.Module]) -> None:
+        """Wrap every child net that has parameters (the ``gan_ddp`` strategy); see ``zoo.models.ddp_nets``."""
+        self.__dict__["_net_wrappers"] = ddp_nets.wrap_nets(self, wrap)
 
-    def forward(self, z: Tensor) -> Tensor:
-        return self.generator(z)
-
-    def generate(self, n: int) -> Tensor:
-        """n samples G(z) with fresh z (gradients flow unless the caller disables them)."""
-        return self.generator(self.sample_z(n))
-
-    # -------------------------------------------------------- variant interface
-    def discriminator_loss(self, real: Tensor) -> dict[str, Tensor]:
-        """Loss dict for one critic update on ``real``; key ``loss`` is minimized, the rest are logged."""
-        raise NotImplementedError
-
-    def generator_loss(self, batch_size: int) -> dict[str, Tensor]:
-        """Loss dict for one generator update on ``batch_size`` fresh samples."""
-        raise NotImplementedError
-
-    def after_discriminator_step(self) -> None:
-        """Hook run after every critic ``step()`` (WGAN clips weights here)."""
+    def unwrap_networks(self) -> None:
+        self.__dict__["_net_wrappers"] = {}
 
     # --------------------------------------------------------------- optimizers
     def make_optimizer(self, params: Any, lr: float) -> Optimizer:
@@ -206,39 +160,50 @@ class AdversarialModule(L.LightningModule):
             return torch.optim.RMSprop(params, lr=lr)
         return torch.optim.SGD(params, lr=lr, momentum=hp.betas[0])
 
+    def optimizer_parameters(self) -> list[tuple[Iterable[nn.Parameter], float]]:
+        """(parameters, learning rate) of each optimizer, in ``self.optimizers()`` order.
+
+        Default: the generator's at ``lr``, then the discriminator's at ``lr_d`` (or ``lr``).
+        """
+        hp = self.hparams
+        return [(self.generator.parameters(), hp.lr), (self.discriminator.parameters(), hp.lr_d or hp.lr)]
+
     def make_schedulers(self, optimizers: list[Optimizer]) -> list[Any]:
         """LR schedulers, stepped by hand every ``scheduler_interval``; none by default."""
         return []
 
-    #: when the base class steps the schedulers: once per ``epoch`` or after every generator update
-    scheduler_interval: str = "epoch"
-
     def configure_optimizers(self) -> Any:
-        hp = self.hparams
-        optimizers = [
-            self.make_optimizer(self.generator.parameters(), hp.lr),
-            self.make_optimizer(self.discriminator.parameters(), hp.lr_d or hp.lr),
-        ]
+        optimizers = [self.make_optimizer(params, lr) for params, lr in self.optimizer_parameters()]
         schedulers = self.make_schedulers(optimizers)
         return (optimizers, schedulers) if schedulers else optimizers
 
-    # ------------------------------------------------------------------ training
+    # ------------------------------------------------------------------ updates
     def real_from_batch(self, batch: Any) -> Tensor:
         """The real samples of a batch: datamodules yield (samples, labels); bare tensors work too."""
         return batch[0] if isinstance(batch, list | tuple) else batch
+
+    def accumulation_window(self) -> tuple[bool, bool]:
+        """(first, last): whether the current batch opens, and whether it closes, an accumulated update."""
+        return self._micro_batch == 0, self._micro_batch == self.hparams.accumulate_grad_batches - 1
+
+    def advance_micro_batch(self) -> None:
+        """Move on to the next batch of the accumulated update (call once per training batch)."""
+        self._micro_batch = (self._micro_batch + 1) % self.hparams.accumulate_grad_batches
 
     def optimizer_update(
         self, optimizer: Any, compute_loss: Callable[[], dict[str, Tensor]], first: bool, last: bool
     ) -> dict[str, Tensor]:
         """One micro-batch of an update: only ``optimizer``'s parameters get gradients.
 
-        ``first`` zeroes the gradients, ``last`` clips and steps; in between, gradients accumulate.
+        ``compute_loss`` returns a loss dict whose ``loss`` is minimized. ``first`` zeroes the gradients,
+        ``last`` clips and steps; in between, gradients accumulate.
         """
-        with self.toggled_optimizer(optimizer):
+        wrappers = self.__dict__.get("_net_wrappers", {})
+        with self.toggled_optimizer(optimizer), ddp_nets.wrappers_in_place(self, wrappers, optimizer):
             if first:
                 optimizer.zero_grad(set_to_none=True)
             if self.hparams.accumulate_grad_batches > 1:
-                self._set_gradient_sync(last)
+                ddp_nets.set_gradient_sync(wrappers, last)
             out = compute_loss()
             self.manual_backward(out["loss"] / self.hparams.accumulate_grad_batches)
             if last:
@@ -251,33 +216,15 @@ class AdversarialModule(L.LightningModule):
                 optimizer.step()
         return out
 
-    def training_step(self, batch: Any, batch_idx: int) -> None:
-        self.last_losses = {}
-        real = self.real_from_batch(batch)
-        opt_g, opt_d = self.optimizers()
-        accumulate = self.hparams.accumulate_grad_batches
-        first, last = self._d_micro == 0, self._d_micro == accumulate - 1
-        d_out = self.optimizer_update(opt_d, lambda: self.discriminator_loss(real), first, last)
-        self._d_micro = (self._d_micro + 1) % accumulate
-        self._log_losses("d", d_out)
-        if not last:
-            return
+    def count_discriminator_update(self) -> None:
+        """A discriminator update is complete (all its micro-batches stepped)."""
         self.d_steps += 1
-        self.after_discriminator_step()
-        if self.d_steps % self.hparams.n_critic == 0:
-            for i in range(accumulate):
-                g_out = self.optimizer_update(
-                    opt_g, lambda: self.generator_loss(len(real)), i == 0, i == accumulate - 1
-                )
-            self.g_steps += 1
-            self._log_losses("g", g_out)
-            if self.scheduler_interval == "g_step":
-                self._step_schedulers()
-        self.log_dict(
-            {"train/d_steps": float(self.d_steps), "train/g_steps": float(self.g_steps)},
-            on_step=True,
-            on_epoch=False,
-        )
+
+    def count_generator_update(self) -> None:
+        """A generator update is complete; schedulers that run per generator update step now."""
+        self.g_steps += 1
+        if self.scheduler_interval == "g_step":
+            self._step_schedulers()
 
     def on_train_start(self) -> None:
         # Resuming: continue the global RNG streams (z, interpolation weights, ...) where the checkpoint
@@ -298,12 +245,22 @@ class AdversarialModule(L.LightningModule):
         for scheduler in schedulers if isinstance(schedulers, list) else [schedulers]:
             scheduler.step()
 
-    def _log_losses(self, net: str, out: dict[str, Tensor]) -> None:
+    # ------------------------------------------------------------------ logging
+    def log_losses(self, net: str, out: dict[str, Tensor]) -> None:
+        """Log an update's loss dict: ``train/<net>_loss`` for ``loss``, ``train/<key>`` for the other terms."""
         logged = {f"train/{net}_loss": out["loss"].detach()}
         logged.update({f"train/{k}": v.detach() for k, v in out.items() if k != "loss"})
         self.last_losses.update(logged)
         self.log_dict(logged, prog_bar=False, on_step=True, on_epoch=False)
         self.log(f"{net}_loss", logged[f"train/{net}_loss"], prog_bar=True, logger=False)
+
+    def log_update_counters(self) -> None:
+        """Log ``train/d_steps`` and ``train/g_steps``."""
+        self.log_dict(
+            {"train/d_steps": float(self.d_steps), "train/g_steps": float(self.g_steps)},
+            on_step=True,
+            on_epoch=False,
+        )
 
     # -------------------------------------------------------------- checkpoints
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
@@ -312,7 +269,7 @@ class AdversarialModule(L.LightningModule):
         checkpoint["adversarial_counters"] = {
             "d_steps": self.d_steps,
             "g_steps": self.g_steps,
-            "d_micro": self._d_micro,
+            "d_micro": self._micro_batch,
         }
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
@@ -332,4 +289,4 @@ class AdversarialModule(L.LightningModule):
         counters = checkpoint.get("adversarial_counters", {})
         self.d_steps = int(counters.get("d_steps", 0))
         self.g_steps = int(counters.get("g_steps", 0))
-        self._d_micro = int(counters.get("d_micro", 0))
+        self._micro_batch = int(counters.get("d_micro", 0))

@@ -13,7 +13,7 @@ L_identity = E||G(y) - y||_1 + E||F(x) - x||_1, weighted 0.5 lambda as in the re
 Name map (paper -> here): X = domain A, Y = domain B;
     G: X -> Y   = ``generator``     (G_AB)      D_Y = ``discriminator``   (D_B, judges G's outputs)
     F: Y -> X   = ``generator_ba``  (G_BA)      D_X = ``discriminator_a`` (D_A, judges F's outputs)
-``(generator, discriminator)`` is the A -> B GAN of ``AdversarialModule``; ``forward(x)`` translates A -> B.
+``(generator, discriminator)`` are the A -> B pair every ``AdversarialModule`` has; ``forward(x)`` translates A -> B.
 
 One training step = one batch (x, y) of unpaired images: a G/F update on L (D_X, D_Y frozen), then a D_X/D_Y
 update on their least-squares losses, the fakes drawn from an image history of 50 (``zoo.image_pool``).
@@ -43,6 +43,7 @@ from zoo.models.base import AdversarialModule
 from zoo.nets.patchgan import PatchGANDiscriminator
 from zoo.nets.resnet import ResNetGenerator
 from zoo.registry import register_variant
+from zoo.sampling import eval_mode
 from zoo.validation import require_at_least, require_choice
 
 DIRECTIONS = ("AtoB", "BtoA")
@@ -84,7 +85,9 @@ class CycleGAN(AdversarialModule):
         n_blocks: residual blocks per generator (``None``: 6 below 256 px, 9 at 256 px and above).
         d_layers: PatchGAN stride-2 convs (3 = 70x70 patches).
         pool_seed: seeds the two image pools' random generators.
-        width, g_norm, d_norm, lr, lr_d, betas, ...: see ``AdversarialModule``; ``latent_dim`` is unused.
+        latent_dim: ignored (CycleGAN has no prior); accepted only because checkpoints written before the base
+            class was split record it (``latent_dim=100``).
+        width, g_norm, d_norm, lr, lr_d, betas, ...: see ``AdversarialModule``.
     """
 
     data_kind = "unpaired"
@@ -104,6 +107,7 @@ class CycleGAN(AdversarialModule):
         d_norm: str = "instance",
         lr: float = 2e-4,
         betas: tuple[float, float] = (0.5, 0.999),
+        latent_dim: int | None = None,
         **kwargs: Any,
     ) -> None:
         if lambda_cycle < 0 or lambda_identity < 0:
@@ -113,10 +117,7 @@ class CycleGAN(AdversarialModule):
         require_at_least("pool_size", pool_size, 0, "Use 0 to disable the image history.")
         require_at_least("constant_epochs", constant_epochs, 0)
         require_at_least("decay_epochs", decay_epochs, 0)
-        if kwargs.pop("n_critic", 1) != 1:
-            raise ValueError("CycleGAN updates generators and discriminators once per batch: no n_critic.")
         super().__init__(width=width, g_norm=g_norm, d_norm=d_norm, lr=lr, betas=betas, **kwargs)
-        self.hparams.pop("n_critic")  # no critic schedule: every batch updates G/F, then D_X/D_Y
         self.pool_a = ImagePool(pool_size, seed=pool_seed)  # history of F(y) for D_X
         self.pool_b = ImagePool(pool_size, seed=pool_seed + 1)  # history of G(x) for D_Y
         self._grid_inputs: dict[str, Tensor] = {}
@@ -139,6 +140,10 @@ class CycleGAN(AdversarialModule):
         """G(x) for ``AtoB``, F(y) for ``BtoA``."""
         require_choice("direction", direction, DIRECTIONS)
         return (self.generator if direction == "AtoB" else self.generator_ba)(images)
+
+    def forward(self, images: Tensor) -> Tensor:
+        """G(x): translate images of domain A to domain B."""
+        return self.generator(images)
 
     def sample_z(self, n: int, generator: torch.Generator | None = None) -> Tensor:
         """CycleGAN has no prior over z: inputs for ``forward`` (G: A -> B) of the zoo's generic interface,
@@ -191,17 +196,17 @@ class CycleGAN(AdversarialModule):
         return {"loss": d_a + d_b, "d_a": d_a, "d_b": d_b}
 
     # ---------------------------------------------------------------- training
-    def configure_optimizers(self) -> Any:
+    def optimizer_parameters(self) -> list[tuple[Any, float]]:
         hp = self.hparams
-        optimizers = [
-            self.make_optimizer(chain(self.generator.parameters(), self.generator_ba.parameters()), hp.lr),
-            self.make_optimizer(
-                chain(self.discriminator.parameters(), self.discriminator_a.parameters()), hp.lr_d or hp.lr
-            ),
+        return [
+            (chain(self.generator.parameters(), self.generator_ba.parameters()), hp.lr),  # G and F
+            (chain(self.discriminator.parameters(), self.discriminator_a.parameters()), hp.lr_d or hp.lr),  # D_Y, D_X
         ]
-        schedule = _LinearDecay(hp.constant_epochs, hp.decay_epochs)
-        schedulers = [torch.optim.lr_scheduler.LambdaLR(opt, schedule) for opt in optimizers]
-        return optimizers, schedulers
+
+    def make_schedulers(self, optimizers: list[Any]) -> list[Any]:
+        """Constant for ``constant_epochs``, then linear decay (``linear_decay``), stepped once per epoch."""
+        schedule = _LinearDecay(self.hparams.constant_epochs, self.hparams.decay_epochs)
+        return [torch.optim.lr_scheduler.LambdaLR(opt, schedule) for opt in optimizers]
 
     def unpaired_from_batch(self, batch: Any) -> tuple[Tensor, Tensor]:
         """(images_a, images_b) of a batch; extra entries (labels) are ignored."""
@@ -223,24 +228,21 @@ class CycleGAN(AdversarialModule):
         real_a, real_b = self.unpaired_from_batch(batch)
         self._remember_examples(real_a, real_b)
         _, opt_d = self.optimizers()
-        accumulate = self.hparams.accumulate_grad_batches
-        first, last = self._d_micro == 0, self._d_micro == accumulate - 1
+        first, last = self.accumulation_window()
         g_out = self.generator_step(real_a, real_b, first, last)
         fake_a, fake_b = self._fakes
         fake_a, fake_b = self.pool_a.query(fake_a), self.pool_b.query(fake_b)  # image history, 50 each
         d_out = self.optimizer_update(
             opt_d, lambda: self.discriminator_losses(real_a, real_b, fake_a, fake_b), first, last
         )
-        self._d_micro = (self._d_micro + 1) % accumulate
-        self._log_losses("g", g_out)
-        self._log_losses("d", d_out)
+        self.advance_micro_batch()
+        self.log_losses("g", g_out)
+        self.log_losses("d", d_out)
         if not last:
             return
-        self.g_steps += 1
-        self.d_steps += 1
-        self.log_dict(
-            {"train/d_steps": float(self.d_steps), "train/g_steps": float(self.g_steps)}, on_step=True, on_epoch=False
-        )
+        self.count_generator_update()
+        self.count_discriminator_update()
+        self.log_update_counters()
 
     # -------------------------------------------------------------- checkpoints
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
@@ -271,14 +273,11 @@ class CycleGAN(AdversarialModule):
                 "'gan-zoo translate --ckpt ... --input DIR --direction AtoB --out DIR'."
             )
         k = min(nrow, max(1, n // 6), len(self._grid_inputs["a"]), len(self._grid_inputs["b"]))
-        was_training = self.training
-        self.eval()
-        with torch.no_grad():
+        with eval_mode(self), torch.no_grad():
             a = self._grid_inputs["a"][:k].to(self.device)
             b = self._grid_inputs["b"][:k].to(self.device)
             fake_b, fake_a = self.generator(a), self.generator_ba(b)
             rows = [a, fake_b, self.generator_ba(fake_b), b, fake_a, self.generator(fake_a)]
-        self.train(was_training)
         if k < nrow:  # keep one kind of image per grid row: pad short rows with white
             rows = [torch.cat([row, row.new_ones(nrow - k, *row.shape[1:])]) for row in rows]
         return torch.cat(rows)

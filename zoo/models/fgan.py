@@ -15,24 +15,23 @@ kl, reverse_kl, pearson, neyman, squared_hellinger, js, gan, total_variation (Ta
 Paper defaults: Adam with lr = 2e-4, beta1 = 0.5 as in DCGAN, which the paper's image experiments follow.
 Departures from the paper: the paper's single-step gradient method (Algorithm 1) updates D and G
 simultaneously from one minibatch; we alternate one D update and one G update (fresh z, D already
-updated), the base class's schedule with n_critic = 1.
+updated), the ``NoiseToImageGAN`` schedule with n_critic = 1.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import torch
 from torch import Tensor
 
 from zoo import losses
-from zoo.models.base import AdversarialModule
+from zoo.models.noise_to_image import NoiseToImageGAN
 from zoo.registry import register_variant
 from zoo.validation import require_choice
 
 
 @register_variant
-class FGAN(AdversarialModule):
+class FGAN(NoiseToImageGAN):
     """f-GAN for any divergence of Nowozin et al. Tables 1-2 (``divergence="kl"`` by default)."""
 
     def __init__(
@@ -49,9 +48,7 @@ class FGAN(AdversarialModule):
         super().__init__(lr=lr, betas=betas, n_critic=n_critic, **kwargs)
         self.divergence = div
 
-    def discriminator_loss(self, real: Tensor) -> dict[str, Tensor]:
-        with torch.no_grad():
-            fake = self.generate(len(real))
+    def discriminator_loss(self, real: Tensor, fake: Tensor) -> dict[str, Tensor]:
         loss = losses.fgan_d(self.divergence, self.discriminator(real), self.discriminator(fake))  # -F, eq. (6)
         return {"loss": loss, "divergence_estimate": -loss.detach()}
 

@@ -20,16 +20,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch
 from torch import Tensor
 
 from zoo import losses
-from zoo.models.base import AdversarialModule
+from zoo.models.noise_to_image import NoiseToImageGAN
 from zoo.registry import register_variant
 
 
 @register_variant
-class GAN(AdversarialModule):
+class GAN(NoiseToImageGAN):
     """The original GAN (Goodfellow et al. 2014), minimax or non-saturating generator objective."""
 
     def __init__(
@@ -44,9 +43,8 @@ class GAN(AdversarialModule):
         super().__init__(lr=lr, betas=betas, n_critic=n_critic, **kwargs)
         self.generator_objective = generator_objective
 
-    def discriminator_loss(self, real: Tensor) -> dict[str, Tensor]:
-        with torch.no_grad():
-            fake = self.generate(len(real))  # Algorithm 1: sample noise minibatch, G(z)
+    def discriminator_loss(self, real: Tensor, fake: Tensor) -> dict[str, Tensor]:
+        # Algorithm 1: fake = G(z) for a fresh noise minibatch
         # ascend log D(x) + log(1 - D(G(z))), i.e. descend -V(D, G) of eq. (1)
         return {"loss": losses.minimax_d(self.discriminator(real), self.discriminator(fake))}
 

@@ -15,16 +15,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch
 from torch import Tensor
 
 from zoo import losses
-from zoo.models.base import AdversarialModule
+from zoo.models.noise_to_image import NoiseToImageGAN
 from zoo.registry import register_variant
 
 
 @register_variant
-class HingeGAN(AdversarialModule):
+class HingeGAN(NoiseToImageGAN):
     """GAN trained with the hinge objective (Lim & Ye 2017; Miyato et al. 2018, eq. 16-17)."""
 
     def __init__(
@@ -36,9 +35,7 @@ class HingeGAN(AdversarialModule):
     ) -> None:
         super().__init__(lr=lr, betas=betas, n_critic=n_critic, **kwargs)
 
-    def discriminator_loss(self, real: Tensor) -> dict[str, Tensor]:
-        with torch.no_grad():
-            fake = self.generate(len(real))
+    def discriminator_loss(self, real: Tensor, fake: Tensor) -> dict[str, Tensor]:
         return {"loss": losses.hinge_d(self.discriminator(real), self.discriminator(fake))}  # eq. (16)
 
     def generator_loss(self, batch_size: int) -> dict[str, Tensor]:

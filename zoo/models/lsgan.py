@@ -18,16 +18,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch
 from torch import Tensor
 
 from zoo import losses
-from zoo.models.base import AdversarialModule
+from zoo.models.noise_to_image import NoiseToImageGAN
 from zoo.registry import register_variant
 
 
 @register_variant
-class LSGAN(AdversarialModule):
+class LSGAN(NoiseToImageGAN):
     """Least squares GAN (Mao et al. 2017) with the ``binary`` (eq. 9) or ``pearson`` (eq. 8) coding."""
 
     def __init__(
@@ -42,9 +41,7 @@ class LSGAN(AdversarialModule):
         super().__init__(lr=lr, betas=betas, n_critic=n_critic, **kwargs)
         self.a, self.b, self.c = a, b, c
 
-    def discriminator_loss(self, real: Tensor) -> dict[str, Tensor]:
-        with torch.no_grad():
-            fake = self.generate(len(real))
+    def discriminator_loss(self, real: Tensor, fake: Tensor) -> dict[str, Tensor]:
         # eq. (2), D: real scores towards b, fake scores towards a
         loss = losses.least_squares_d(self.discriminator(real), self.discriminator(fake), a=self.a, b=self.b)
         return {"loss": loss}

@@ -44,8 +44,10 @@ from torch import Tensor, nn
 from zoo import losses
 from zoo.losses_autoencoding import gaussian_nll, kl_normal, reparameterize
 from zoo.models.base import AdversarialModule
+from zoo.models.latent_prior import LatentPrior, require_latent_dim
 from zoo.nets.vae import VAEEncoder
 from zoo.registry import register_variant
+from zoo.sampling import eval_mode
 from zoo.validation import require_at_least, require_positive
 
 #: how many real training images the model keeps to draw input/reconstruction pairs in sample grids
@@ -53,7 +55,7 @@ GRID_EXAMPLES = 32
 
 
 @register_variant
-class VAEGAN(AdversarialModule):
+class VAEGAN(LatentPrior, AdversarialModule):
     """VAE/GAN (Larsen et al. 2016): encoder + decoder/generator + discriminator, three optimizers.
 
     Args:
@@ -61,7 +63,8 @@ class VAEGAN(AdversarialModule):
         feature_layer: which conv block of Dis gives Dis_l (1 = first; ``None`` = the last one).
         objective: decoder's adversarial term, ``non_saturating`` or ``minimax`` (``zoo.losses``).
         optimizer, lr, betas: RMSProp(lr=3e-4) as the paper; ``lr_d`` for Dis, ``lr_e`` for Enc (default lr).
-        **kwargs: ``AdversarialModule``'s (image_shape, latent_dim, width, norms, clipping, accumulation).
+        latent_dim: size of Z; the prior is p(Z) = N(0, I) (``LatentPrior``: ``sample_z``, ``generate`` = Dec(Z_p)).
+        **kwargs: ``AdversarialModule``'s (image_shape, width, norms, clipping, accumulation).
     """
 
     def __init__(
@@ -72,18 +75,17 @@ class VAEGAN(AdversarialModule):
         optimizer: str = "rmsprop",
         lr: float = 3e-4,
         lr_e: float | None = None,
+        latent_dim: int = 100,
         **kwargs: Any,
     ) -> None:
+        require_latent_dim(latent_dim)
         require_positive("gamma", gamma, "gamma weights L_llike against L_GAN in the decoder's loss, e.g. 1e-2.")
         if feature_layer is not None:
             require_at_least("feature_layer", feature_layer, 1, "Use None for D's last conv block.")
         if lr_e is not None:
             require_positive("lr_e", lr_e, "Pass a positive learning rate, or None to reuse lr.")
-        if kwargs.pop("n_critic", 1) != 1:
-            raise ValueError("VAE-GAN updates Enc, Dec and Dis once per minibatch (Algorithm 1): no n_critic.")
         decoder_objective = losses.generator_objective(objective)
         super().__init__(optimizer=optimizer, lr=lr, **kwargs)
-        self.hparams.pop("n_critic")  # no critic schedule: every batch updates all three nets
         self.decoder_objective = decoder_objective
         self._grid_inputs: Tensor | None = None
 
@@ -139,7 +141,7 @@ class VAEGAN(AdversarialModule):
         return gaussian_nll(real_features, recon_features)
 
     # ------------------------------------------------------------ the losses
-    def discriminator_loss(self, x: Tensor, noise: Tensor, z_p: Tensor) -> dict[str, Tensor]:  # type: ignore[override]
+    def discriminator_loss(self, x: Tensor, noise: Tensor, z_p: Tensor) -> dict[str, Tensor]:
         with torch.no_grad():
             x_tilde = self.generator(reparameterize(*self.encode(x), noise))  # X~ = Dec(Enc(X))
             x_p = self.generator(z_p)  # X_p = Dec(Z_p)
@@ -166,36 +168,33 @@ class VAEGAN(AdversarialModule):
         return {"loss": self.hparams.gamma * llike + gan, "gan_g": gan}
 
     # ---------------------------------------------------------------- training
-    def configure_optimizers(self) -> Any:
+    def optimizer_parameters(self) -> list[tuple[Any, float]]:
         hp = self.hparams
         return [
-            self.make_optimizer(self.generator.parameters(), hp.lr),  # theta_Dec
-            self.make_optimizer(self.discriminator.parameters(), hp.lr_d or hp.lr),  # theta_Dis
-            self.make_optimizer(self.encoder.parameters(), hp.lr_e or hp.lr),  # theta_Enc
+            (self.generator.parameters(), hp.lr),  # theta_Dec
+            (self.discriminator.parameters(), hp.lr_d or hp.lr),  # theta_Dis
+            (self.encoder.parameters(), hp.lr_e or hp.lr),  # theta_Enc
         ]
 
     def training_step(self, batch: Any, batch_idx: int) -> None:
         x = self.real_from_batch(batch)
         self._remember_examples(x)
         opt_dec, opt_dis, opt_enc = self.optimizers()
-        accumulate = self.hparams.accumulate_grad_batches
-        first, last = self._d_micro == 0, self._d_micro == accumulate - 1
+        first, last = self.accumulation_window()
         noise = torch.randn(len(x), self.hparams.latent_dim, device=x.device)  # eps of Z = mu + sigma * eps
         z_p = self.sample_z(len(x))  # Z_p ~ p(Z)
         d_out = self.optimizer_update(opt_dis, lambda: self.discriminator_loss(x, noise, z_p), first, last)
         e_out = self.optimizer_update(opt_enc, lambda: self.encoder_loss(x, noise), first, last)
         g_out = self.optimizer_update(opt_dec, lambda: self.decoder_loss(x, noise, z_p), first, last)
-        self._d_micro = (self._d_micro + 1) % accumulate
-        self._log_losses("d", d_out)
-        self._log_losses("e", e_out)
-        self._log_losses("g", g_out)
+        self.advance_micro_batch()
+        self.log_losses("d", d_out)
+        self.log_losses("e", e_out)
+        self.log_losses("g", g_out)
         if not last:
             return
-        self.d_steps += 1
-        self.g_steps += 1
-        self.log_dict(
-            {"train/d_steps": float(self.d_steps), "train/g_steps": float(self.g_steps)}, on_step=True, on_epoch=False
-        )
+        self.count_discriminator_update()
+        self.count_generator_update()
+        self.log_update_counters()
 
     # ------------------------------------------------------------ sample grids
     def _remember_examples(self, x: Tensor) -> None:
@@ -211,9 +210,7 @@ class VAEGAN(AdversarialModule):
         pair_rows = (rows - rows // 2) // 2
         held = 0 if self._grid_inputs is None else len(self._grid_inputs)
         pairs = min(pair_rows * nrow, held // nrow * nrow)
-        was_training = self.training
-        self.eval()
-        with torch.no_grad():
+        with eval_mode(self), torch.no_grad():
             samples = self.generator(self.sample_z(n - 2 * pairs, generator=generator))
             parts = [samples]
             if pairs:
@@ -221,5 +218,4 @@ class VAEGAN(AdversarialModule):
                 recon = self.reconstruct(inputs)
                 for i in range(0, pairs, nrow):
                     parts += [inputs[i : i + nrow], recon[i : i + nrow]]
-        self.train(was_training)
         return torch.cat(parts)

@@ -8,24 +8,23 @@ Paper defaults (Algorithm 1): alpha = 5e-5, c = 0.01, m = 64, n_critic = 5, RMSP
 that momentum-based optimizers such as Adam made training unstable). The DCGAN critic keeps batch norm, as in the paper.
 Departures from the paper: none in the update rule. As in the paper's code, every critic parameter
 (normalization scales included) is clipped; the reference code's extra 100 critic steps during the first 25
-generator iterations and every 500th are not used (the base class keeps a fixed n_critic schedule).
+generator iterations and every 500th are not used (``NoiseToImageGAN`` keeps a fixed n_critic schedule).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import torch
 from torch import Tensor
 
 from zoo import losses, regularizers
-from zoo.models.base import AdversarialModule
+from zoo.models.noise_to_image import NoiseToImageGAN
 from zoo.registry import register_variant
 from zoo.validation import require_positive
 
 
 @register_variant
-class WGAN(AdversarialModule):
+class WGAN(NoiseToImageGAN):
     """Wasserstein GAN with weight clipping (Arjovsky et al. 2017, Algorithm 1)."""
 
     def __init__(
@@ -39,9 +38,8 @@ class WGAN(AdversarialModule):
         require_positive("clip_value", clip_value, "Weight clipping needs c > 0; the paper uses c = 0.01.")
         super().__init__(n_critic=n_critic, lr=lr, optimizer=optimizer, **kwargs)
 
-    def discriminator_loss(self, real: Tensor) -> dict[str, Tensor]:
-        with torch.no_grad():
-            fake = self.generate(len(real))  # line 4: z ~ p(z), G(z)
+    def discriminator_loss(self, real: Tensor, fake: Tensor) -> dict[str, Tensor]:
+        # line 4: fake = G(z), z ~ p(z)
         loss = losses.wasserstein_d(self.discriminator(real), self.discriminator(fake))  # line 5: g_w
         return {"loss": loss, "wasserstein": -loss.detach()}
 

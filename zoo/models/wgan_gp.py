@@ -15,11 +15,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch
 from torch import Tensor, nn
 
 from zoo import losses, regularizers
-from zoo.models.base import AdversarialModule
+from zoo.models.noise_to_image import NoiseToImageGAN
 from zoo.registry import register_variant
 
 BATCH_NORM_REASON = (
@@ -31,7 +30,7 @@ BATCH_NORM_REASON = (
 
 
 @register_variant
-class WGANGP(AdversarialModule):
+class WGANGP(NoiseToImageGAN):
     """Wasserstein GAN with gradient penalty (Gulrajani et al. 2017, Algorithm 1)."""
 
     def __init__(
@@ -51,9 +50,8 @@ class WGANGP(AdversarialModule):
         if any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.discriminator.modules()):
             raise ValueError(BATCH_NORM_REASON)
 
-    def discriminator_loss(self, real: Tensor) -> dict[str, Tensor]:
-        with torch.no_grad():
-            fake = self.generate(len(real))  # line 5: x~ <- G(z)
+    def discriminator_loss(self, real: Tensor, fake: Tensor) -> dict[str, Tensor]:
+        # line 5: fake = x~ = G(z)
         critic = losses.wasserstein_d(self.discriminator(real), self.discriminator(fake))  # line 7, first terms
         gp = regularizers.gradient_penalty(self.discriminator, real, fake)  # lines 6-7, eq. (3)
         return {"loss": critic + self.hparams.gp_weight * gp, "gp": gp.detach(), "wasserstein": -critic.detach()}

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from zoo.nets.norms import conv_norm
+from zoo.nets.norms import init_normal, norm_layer
 from zoo.validation import require_at_least, require_positive
 
 #: supported square image sizes -> number of 2x up/down-sampling stages
@@ -35,17 +35,6 @@ def check_image_shape(image_shape: tuple[int, ...]) -> tuple[int, int, int]:
     return c, h, w
 
 
-def init_dcgan_weights(module: nn.Module) -> None:
-    """DCGAN initialization (Section 4): conv weights ~ N(0, 0.02); norm scales ~ N(1, 0.02), shifts 0."""
-    if isinstance(module, nn.Conv2d | nn.ConvTranspose2d | nn.Linear):
-        nn.init.normal_(module.weight, 0.0, 0.02)
-        if module.bias is not None:
-            nn.init.zeros_(module.bias)
-    elif isinstance(module, nn.BatchNorm2d | nn.GroupNorm | nn.InstanceNorm2d) and module.weight is not None:
-        nn.init.normal_(module.weight, 1.0, 0.02)
-        nn.init.zeros_(module.bias)
-
-
 def downsampling_trunk(channels: int, size: int, width: int, norm: str) -> tuple[nn.Sequential, int]:
     """DCGAN's strided-conv trunk: ``size`` px -> the 4x4 (or 7x7) map, doubling ``width`` per stage.
 
@@ -56,7 +45,7 @@ def downsampling_trunk(channels: int, size: int, width: int, norm: str) -> tuple
     for _ in range(STAGES[size] - 1):
         layers += [
             nn.Conv2d(ch, ch * 2, 4, 2, 1, bias=norm == "none"),
-            conv_norm(norm, ch * 2),
+            norm_layer(norm, ch * 2),
             nn.LeakyReLU(0.2, True),
         ]
         ch *= 2
@@ -87,19 +76,19 @@ class DCGANGenerator(nn.Module):
         ch = width * 2 ** (stages - 1)
         layers: list[nn.Module] = [
             nn.ConvTranspose2d(latent_dim, ch, start, 1, 0, bias=norm == "none"),
-            conv_norm(norm, ch),
+            norm_layer(norm, ch),
             nn.ReLU(True),
         ]
         for _ in range(stages - 1):
             layers += [
                 nn.ConvTranspose2d(ch, ch // 2, 4, 2, 1, bias=norm == "none"),
-                conv_norm(norm, ch // 2),
+                norm_layer(norm, ch // 2),
                 nn.ReLU(True),
             ]
             ch //= 2
         layers += [nn.ConvTranspose2d(ch, channels, 4, 2, 1), nn.Tanh()]
         self.net = nn.Sequential(*layers)
-        self.apply(init_dcgan_weights)
+        self.apply(init_normal)
 
     def forward(self, z: Tensor) -> Tensor:
         if z.dim() != 2 or z.shape[1] != self.latent_dim:
@@ -123,7 +112,7 @@ class DCGANDiscriminator(nn.Module):
         self.image_shape = (channels, size, size)
         self.features, ch = downsampling_trunk(channels, size, width, norm)
         self.head = nn.Conv2d(ch, 1, size // 2 ** STAGES[size], 1, 0)
-        self.apply(init_dcgan_weights)
+        self.apply(init_normal)
 
     def forward(self, x: Tensor) -> Tensor:
         if tuple(x.shape[1:]) != self.image_shape:
@@ -139,4 +128,4 @@ def count_parameters(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters() if p.requires_grad)
 
 
-__all__ = ["DCGANGenerator", "DCGANDiscriminator", "check_image_shape", "init_dcgan_weights"]
+__all__ = ["DCGANGenerator", "DCGANDiscriminator", "check_image_shape"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from zoo.nets.norms import linear_norm
+from zoo.nets.norms import norm_layer
 from zoo.validation import require_at_least
 
 
@@ -17,7 +17,7 @@ def _mlp(sizes: list[int], norm: str, activation: type[nn.Module]) -> nn.Sequent
     for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
         layers.append(nn.Linear(fan_in, fan_out))
         if i < len(sizes) - 2:
-            layers += [linear_norm(norm, fan_out), activation()]
+            layers += [norm_layer(norm, fan_out, flat=True), activation()]
     return nn.Sequential(*layers)
 
 

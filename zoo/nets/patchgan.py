@@ -14,8 +14,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from zoo.nets.norms import NORMS
-from zoo.nets.resnet import image_norm, init_normal
+from zoo.nets.norms import NORMS, init_normal, norm_layer
 from zoo.validation import require_at_least, require_choice, require_positive
 
 
@@ -71,7 +70,7 @@ class PatchGANDiscriminator(nn.Module):
             stride = 2 if n < n_layers else 1
             layers += [
                 nn.Conv2d(width * prev, width * mult, 4, stride, 1, bias=use_bias),
-                image_norm(norm, width * mult),
+                norm_layer(norm, width * mult, instance_affine=False),
                 nn.LeakyReLU(0.2, True),
             ]
         layers.append(nn.Conv2d(width * mult, 1, 4, 1, 1))

@@ -13,33 +13,13 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from zoo.nets.norms import NORMS, conv_norm
+from zoo.nets.norms import NORMS, init_normal, norm_layer
 from zoo.validation import require_at_least, require_choice, require_positive
-
-
-def image_norm(name: str, channels: int) -> nn.Module:
-    """CycleGAN's normalization: ``instance`` is InstanceNorm2d without affine parameters (the reference
-    code's default); the other names defer to ``zoo.nets.norms.conv_norm``."""
-    require_choice("norm", name, NORMS)
-    if name == "instance":
-        return nn.InstanceNorm2d(channels, affine=False)
-    return conv_norm(name, channels)
 
 
 def default_blocks(image_size: int) -> int:
     """Residual blocks by training image size (Appendix 7.2): 9 at 256 px and above, 6 below."""
     return 9 if image_size >= 256 else 6
-
-
-def init_normal(module: nn.Module, std: float = 0.02) -> None:
-    """Weights ~ N(0, 0.02), biases 0 (Appendix 7.1 / the reference code's ``init_type='normal'``)."""
-    if isinstance(module, nn.Conv2d | nn.ConvTranspose2d):
-        nn.init.normal_(module.weight, 0.0, std)
-        if module.bias is not None:
-            nn.init.zeros_(module.bias)
-    elif isinstance(module, nn.BatchNorm2d | nn.GroupNorm | nn.InstanceNorm2d) and module.weight is not None:
-        nn.init.normal_(module.weight, 1.0, std)
-        nn.init.zeros_(module.bias)
 
 
 def check_translation_shape(image_shape: tuple[int, ...], min_size: int, multiple: int, net: str) -> tuple[int, ...]:
@@ -66,11 +46,11 @@ class ResidualBlock(nn.Module):
         self.block = nn.Sequential(
             nn.ReflectionPad2d(1),
             nn.Conv2d(channels, channels, 3, bias=use_bias),
-            image_norm(norm, channels),
+            norm_layer(norm, channels, instance_affine=False),
             nn.ReLU(True),
             nn.ReflectionPad2d(1),
             nn.Conv2d(channels, channels, 3, bias=use_bias),
-            image_norm(norm, channels),
+            norm_layer(norm, channels, instance_affine=False),
         )
 
     def forward(self, x: Tensor) -> Tensor:
@@ -110,18 +90,22 @@ class ResNetGenerator(nn.Module):
         layers: list[nn.Module] = [  # c7s1-64
             nn.ReflectionPad2d(3),
             nn.Conv2d(channels, width, 7, bias=use_bias),
-            image_norm(norm, width),
+            norm_layer(norm, width, instance_affine=False),
             nn.ReLU(True),
         ]
         ch = width
         for _ in range(2):  # d128, d256
-            layers += [nn.Conv2d(ch, ch * 2, 3, 2, 1, bias=use_bias), image_norm(norm, ch * 2), nn.ReLU(True)]
+            layers += [
+                nn.Conv2d(ch, ch * 2, 3, 2, 1, bias=use_bias),
+                norm_layer(norm, ch * 2, instance_affine=False),
+                nn.ReLU(True),
+            ]
             ch *= 2
         layers += [ResidualBlock(ch, norm) for _ in range(n_blocks)]  # R256 x n_blocks
         for _ in range(2):  # u128, u64
             layers += [
                 nn.ConvTranspose2d(ch, ch // 2, 3, 2, 1, output_padding=1, bias=use_bias),
-                image_norm(norm, ch // 2),
+                norm_layer(norm, ch // 2, instance_affine=False),
                 nn.ReLU(True),
             ]
             ch //= 2

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from zoo.nets.dcgan import STAGES, check_image_shape, downsampling_trunk, init_dcgan_weights
+from zoo.nets.dcgan import STAGES, check_image_shape, downsampling_trunk
+from zoo.nets.norms import init_normal
 from zoo.validation import require_at_least, require_positive
 
 
@@ -38,7 +39,7 @@ class VAEEncoder(nn.Module):
         self.features, ch = downsampling_trunk(channels, size, width, norm)
         side = size // 2**stages
         self.head = nn.Linear(ch * side * side, 2 * latent_dim)
-        self.apply(init_dcgan_weights)
+        self.apply(init_normal)
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
         if tuple(x.shape[1:]) != self.image_shape:

@@ -15,11 +15,11 @@ from scipy import linalg
 from torch import nn
 
 from callbacks import GenerativeMetrics
-from callbacks.metrics import evaluate_generator
 from datamodules import FashionMNISTData, FashionMNISTPairData
 from tests.conftest import tiny_trainer
 from zoo import CycleGAN
 from zoo.commands.cli import main
+from zoo.metrics import MetricSettings, evaluate_generator
 
 N = 32  # the tiny fixture's test split (64 images) gives 32 held-out images per domain
 
@@ -56,7 +56,7 @@ class Translator(nn.Module):
 
 def evaluate(model, data, domain_extractor, **kwargs):
     settings = dict(metrics=("fid", "kid"), num_fake=N, num_real=N, kid_subset_size=16, batch_size=16)
-    return evaluate_generator(model, data, domain_extractor, **{**settings, **kwargs})
+    return evaluate_generator(model, data, MetricSettings(**{**settings, **kwargs}), extractor=domain_extractor)
 
 
 @pytest.fixture()
@@ -104,9 +104,8 @@ def test_a_one_domain_datamodule_is_refused_with_the_fix(fashion_dir, domain):
 
 
 def test_metrics_callback_logs_both_directions_during_cyclegan_training(pair, tmp_path):
-    metrics = GenerativeMetrics(
-        num_fake=N, num_real=N, metrics="fid", batch_size=16, use_cache=False, json_path=str(tmp_path / "m.json")
-    )
+    settings = MetricSettings(num_fake=N, num_real=N, metrics="fid", batch_size=16)
+    metrics = GenerativeMetrics(settings, use_cache=False, json_path=str(tmp_path / "m.json"))
     tiny_trainer(tmp_path, max_steps=2, callbacks=[metrics]).fit(tiny_cyclegan(), pair)
     latest = json.loads((tmp_path / "m.json").read_text())["generative_metrics"]["latest"]
     assert set(latest) == {"val/fid_AtoB", "val/fid_BtoA"}

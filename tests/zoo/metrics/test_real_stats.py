@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import torch
 
-from callbacks.metrics import evaluate_generator, extract
-from tests.callbacks.helpers import tiny_gan
+from tests.zoo.metrics.helpers import tiny_gan
+from zoo.metrics import MetricSettings, evaluate_generator
+from zoo.metrics.evaluation import extract
 from zoo.metrics.real_stats import RealStatsCache, cache_key, tensor_sha256
 
 EXTRACTOR = {"name": "fake-extractor", "weights_sha256": "ab" * 32}
@@ -90,12 +93,13 @@ def test_disabled_cache_always_recomputes_and_writes_nothing(tmp_path):
 
 def test_evaluation_uses_the_cache_and_gives_the_same_numbers(tmp_path, fashion, domain):
     cache = RealStatsCache(tmp_path)
-    kwargs = dict(metrics=("fid", "is"), num_fake=64, num_real=96, batch_size=64)
-    cold, protocol = evaluate_generator(tiny_gan(), fashion, domain, cache=cache, **kwargs)
+    settings = MetricSettings(("fid", "is"), num_fake=64, num_real=96, batch_size=64)
+    cold, protocol = evaluate_generator(tiny_gan(), fashion, settings, extractor=domain, cache=cache)
     assert not protocol["real_stats_cached"]
-    warm, protocol = evaluate_generator(tiny_gan(), fashion, domain, cache=cache, **kwargs)
+    warm, protocol = evaluate_generator(tiny_gan(), fashion, settings, extractor=domain, cache=cache)
     assert protocol["real_stats_cached"] and warm == cold
-    _, protocol = evaluate_generator(tiny_gan(), fashion, domain, cache=cache, split="train", **kwargs)
+    on_train = dataclasses.replace(settings, split="train")
+    _, protocol = evaluate_generator(tiny_gan(), fashion, on_train, extractor=domain, cache=cache)
     assert not protocol["real_stats_cached"]
     features, _ = extract(domain, fashion.real_samples("test", 96), 64)
     key = cache_key(

@@ -18,16 +18,19 @@ from torch_fidelity.feature_extractor_base import FeatureExtractorBase
 from torch_fidelity.registry import FEATURE_EXTRACTORS_REGISTRY, register_feature_extractor
 from torchvision.transforms.functional import gaussian_blur
 
-from callbacks.metrics import GenerativeMetrics, MetricSuite, evaluate_generator, extract
+from callbacks.metrics import GenerativeMetrics
 from datamodules.fashion_mnist import FashionMNISTData
-from tests.callbacks.helpers import tiny_gan, tiny_trainer
+from tests.conftest import tiny_trainer
+from tests.zoo.metrics.fidelity_bridge import as_torch_fidelity_extractor
+from tests.zoo.metrics.helpers import tiny_gan
 from zoo import GAN
+from zoo.metrics import MetricSettings, MetricSuite, evaluate_generator
+from zoo.metrics.evaluation import extract
 from zoo.metrics.extractors import (
     FASHION_DOMAIN_SHA256,
     FASHION_DOMAIN_TEST_ACCURACY,
     FASHION_DOMAIN_WEIGHTS,
     FashionDomainExtractor,
-    as_torch_fidelity_extractor,
     build_extractor,
     sha256_file,
     to_uint8_rgb,
@@ -207,9 +210,8 @@ def test_inception_path_with_injected_net_matches_torch_fidelity(fashion):
     assert ours["fid"] == pytest.approx(ref["frechet_inception_distance"], rel=1e-3)
     assert ours["kid"] == pytest.approx(ref["kernel_inception_distance_mean"], rel=1e-3)
     # and the full evaluation (generator -> grayscale -> RGB uint8 -> net) runs on it
-    values, protocol = evaluate_generator(
-        tiny_gan(), fashion, extractor, num_fake=64, num_real=64, kid_subset_size=32, batch_size=32
-    )
+    settings = MetricSettings(num_fake=64, num_real=64, kid_subset_size=32, batch_size=32)
+    values, protocol = evaluate_generator(tiny_gan(), fashion, settings, extractor=extractor)
     assert all(torch.isfinite(torch.tensor(v)) for v in values.values())
     assert protocol["extractor"] == "inception-v3-compat"
     assert protocol["extractor_sha256"] == extractor.weights_sha256
@@ -279,7 +281,7 @@ def test_wrong_channels_size_or_dtype_is_a_clear_error(domain):
 def test_callback_rejects_an_image_size_the_extractor_cannot_take_before_training(tmp_path):
     data = FashionMNISTData(image_size=32, batch_size=8)
     model = GAN(image_shape=(1, 32, 32), latent_dim=8, width=8)
-    callback = GenerativeMetrics(num_fake=16, num_real=16, metrics=("fid",), cache_dir=str(tmp_path))
+    callback = GenerativeMetrics(MetricSettings(("fid",), num_fake=16, num_real=16), cache_dir=str(tmp_path))
     trainer = tiny_trainer(tmp_path, max_steps=2, callbacks=[callback])
     with pytest.raises(ValueError, match="fashion-domain' takes 1x28x28 images, got 1x32x32"):
         trainer.fit(model, data)

@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 
-from tests.callbacks.helpers import tiny_gan
+from tests.zoo.metrics.helpers import tiny_gan
 from zoo.commands.cli import main
 from zoo.metrics.extractors import FASHION_DOMAIN_SHA256
 

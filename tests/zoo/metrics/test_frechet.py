@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from callbacks.metrics import MetricSuite
+from zoo.metrics.suite import MetricSuite
 
 
 def exact_gaussian_sample(n: int, mean: torch.Tensor, cov: torch.Tensor, seed: int) -> torch.Tensor:

@@ -1,9 +1,10 @@
-"""Serving a small dataset from one in-memory tensor: no DataLoader, no per-sample Python.
+"""Batches cut from in-memory tensors: no DataLoader, no per-sample Python.
 
 ``InMemoryBatches`` is the iterable handed to Lightning: each epoch is a permutation drawn from
 (seed, epoch), sharded across ranks (each rank a disjoint slice, same number of batches), cut into
 batches by tensor indexing. It is stateful (epoch, batch offset), so Lightning stores its position in
-checkpoints and a resumed run continues mid-epoch exactly where it stopped.
+checkpoints and a resumed run continues mid-epoch exactly where it stopped. ``UnpairedBatches`` zips two
+of them, shuffled independently, for two-domain (unpaired) data.
 """
 
 from __future__ import annotations
@@ -84,3 +85,28 @@ class InMemoryBatches:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.epoch = int(state["epoch"])
         self.offset = int(state["offset"])
+
+
+class UnpairedBatches:
+    """Zips two ``InMemoryBatches`` with different seeds: each domain is shuffled on its own every epoch.
+
+    Stateful like ``InMemoryBatches`` (its position is saved in checkpoints), so a resumed run continues
+    mid-epoch with the same pairs of batches.
+    """
+
+    def __init__(self, batches_a: InMemoryBatches, batches_b: InMemoryBatches) -> None:
+        self.batches = (batches_a, batches_b)
+
+    def __len__(self) -> int:
+        return min(len(b) for b in self.batches)
+
+    def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
+        for (a,), (b,) in zip(*self.batches):
+            yield a, b
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"a": self.batches[0].state_dict(), "b": self.batches[1].state_dict()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.batches[0].load_state_dict(state["a"])
+        self.batches[1].load_state_dict(state["b"])

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from datamodules.base import InMemoryData
-from tests.conftest import tiny_trainer  # noqa: F401  (re-exported for the metrics tests)
+from datamodules.base import ImageDataModule
 from zoo import GAN
 
 
@@ -14,7 +13,7 @@ def tiny_gan(seed: int = 0) -> GAN:
     return GAN(image_shape=(1, 28, 28), latent_dim=16, width=8)
 
 
-class SyntheticImages(InMemoryData):
+class SyntheticImages(ImageDataModule):
     """256 random 1x28x28 uint8 images per split: cheap for spawned DDP workers to build."""
 
     num_classes = 10

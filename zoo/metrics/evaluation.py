@@ -1,0 +1,296 @@
+"""``evaluate_generator``: one evaluation of a generator (or a translation model) against real data.
+
+Shared by the ``GenerativeMetrics`` callback, ``gan-zoo evaluate`` and the benchmark tables; what it computes
+and on how many samples is a ``MetricSettings``. How it runs:
+
+1. Real data: the first ``num_real`` images of ``split`` go through the feature extractor once; their
+   features and logits are cached on disk keyed by (dataset, split, extractor hash, n, data hash)
+   (``zoo.metrics.real_stats``).
+2. Fake data: ``num_fake`` latent codes are drawn from a generator seeded with ``seed`` (the same z at
+   every evaluation, so successive numbers differ by the model, not by the noise), pushed through the
+   generator in eval mode batch by batch, and through the extractor.
+3. The extractor runs once per batch; its features feed FID (Heusel et al. 2017), KID (Binkowski et al.
+   2018) and precision/recall (Kynkäänniemi et al. 2019), its logits the Inception score (Salimans et al.
+   2016). All four live in one ``zoo.metrics.suite.MetricSuite`` and sync across DDP ranks the same way.
+
+Under DDP every rank takes a contiguous share of the fake codes and of the real features, and ``compute()``
+runs on all ranks (gathering in rank order), so 2 ranks give the numbers 1 process gives on the same
+samples. Random subsets (KID) and splits (IS) are drawn from ``seed``, so results are reproducible.
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from importlib import metadata
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from zoo.metrics.extractors import FeatureExtractor
+from zoo.metrics.real_stats import RealStatsCache
+from zoo.metrics.settings import MetricSettings
+from zoo.metrics.suite import MetricSuite
+from zoo.sampling import eval_mode, fixed_z, generate_batches
+
+
+def shard(n: int, rank: int, world_size: int) -> tuple[int, int]:
+    """Contiguous [start, stop) share of n items for ``rank``: concatenated in rank order they give 0..n."""
+    base, extra = divmod(n, world_size)
+    start = rank * base + min(rank, extra)
+    return start, start + base + (1 if rank < extra else 0)
+
+
+@torch.no_grad()
+def extract(extractor: FeatureExtractor, images: Tensor, batch_size: int) -> tuple[Tensor, Tensor]:
+    """Features and logits of ``images`` in batches, on the extractor's device, returned on CPU."""
+    device = next(extractor.parameters(), torch.empty(0)).device
+    feats, logits = [], []
+    for chunk in images.split(batch_size):
+        f, lg = extractor(chunk.to(device))
+        feats.append(f.cpu())
+        logits.append(lg.cpu())
+    return torch.cat(feats), torch.cat(logits)
+
+
+def fake_batches(
+    model: nn.Module, num_fake: int, start: int, stop: int, seed: int, batch_size: int
+) -> Iterator[Tensor]:
+    """Samples ``start:stop`` of a fixed set of ``num_fake`` fakes drawn from ``seed``, batch by batch.
+
+    Models with ``sample_z`` and ``generator`` (every noise -> image variant) get the same z at every call
+    and the generator runs in eval mode; other models are asked for ``generate(n)`` under a seeded RNG.
+    """
+    if hasattr(model, "sample_z") and getattr(model, "generator", None) is not None:
+        yield from generate_batches(model.generator, fixed_z(model, num_fake, seed)[start:stop], batch_size)
+        return
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed + 7919 * start)
+        for begin in range(start, stop, batch_size):
+            with torch.no_grad():
+                images = model.generate(min(batch_size, stop - begin)).float()
+            yield images
+
+
+def dataset_name(datamodule: Any) -> str:
+    shape = getattr(datamodule, "image_shape", None)
+    suffix = "x".join(map(str, shape)) if shape else "unknown"
+    return f"{type(datamodule).__name__}-{suffix}"
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of what the numbers depend on (read from the installed distributions, importing nothing)."""
+    versions = {"python": platform.python_version(), "torch": torch.__version__}
+    for name, dist in (
+        ("torchmetrics", "torchmetrics"),
+        ("torch_fidelity", "torch-fidelity"),
+        ("lightning", "lightning"),
+    ):
+        try:
+            versions[name] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def require_logits_for_is(extractor: FeatureExtractor, metrics: Sequence[str]) -> None:
+    """Refuse IS, before any image is extracted, from an extractor without class logits (``provides_logits``
+    False: the converted fid-helper Inception, pool3 features only)."""
+    if "is" in metrics and not extractor.provides_logits:
+        raise ValueError(
+            f"the Inception score is unavailable with extractor {extractor.name!r} (weights "
+            f"{extractor.weights_sha256[:12]}...): these weights have no classifier, so there are no logits. Drop "
+            "'is' from the metrics (metrics='fid,kid,pr', '--metrics fid,kid,pr'), or use weights with a classifier "
+            "(for Inception: torch-fidelity's weights-inception-2015-12-05-6726825d.pth, --extractor-weights PATH)."
+        )
+
+
+def is_translation_model(model: nn.Module) -> bool:
+    """Image-to-image models (CycleGAN) translate held-out images instead of sampling a prior."""
+    return callable(getattr(model, "translate", None))
+
+
+#: (direction, source domain, target domain) of a two-domain translation model
+TRANSLATIONS = (("AtoB", "A", "B"), ("BtoA", "B", "A"))
+
+
+def translated_batches(model: nn.Module, images: Tensor, direction: str, batch_size: int) -> Iterator[Tensor]:
+    """``model.translate(images, direction)`` batch by batch, with the model in eval mode (restored after)."""
+    device = next(model.parameters()).device
+    with eval_mode(model):
+        for chunk in images.split(batch_size):
+            with torch.no_grad():
+                translated = model.translate(chunk.to(device), direction).float()
+            yield translated
+
+
+def _domain_samples(datamodule: Any, split: str, domain: str, n: int) -> Tensor:
+    """The first ``n`` held-out images of ``domain`` (all of them when the split holds fewer)."""
+    try:
+        images = datamodule.real_samples(split, None, domain=domain)
+    except TypeError as err:
+        raise ValueError(
+            f"{type(datamodule).__name__} serves one domain, but a translation model (CycleGAN) is scored by "
+            "translating held-out images of domain A and comparing them with held-out images of domain B (and "
+            "back): evaluate it with a two-domain datamodule such as datamodules.UnpairedImageData or "
+            "datamodules.FashionMNISTPairData (gan-zoo evaluate --data FashionMNISTPairData)."
+        ) from err
+    return images[:n]
+
+
+@dataclass
+class _Scored:
+    values: dict[str, float]
+    timings: dict[str, float]
+    cached: bool
+    kid_subset_size: int  # the subset size KID used: at most the sample counts
+
+
+def _score(
+    fakes: Callable[[], Iterator[Tensor]],
+    real_images: Tensor,
+    real_key: str,
+    extractor: FeatureExtractor,
+    settings: MetricSettings,
+    kid_subset_size: int,
+    cache: RealStatsCache,
+    num_fake: int,
+    rank: int,
+    world_size: int,
+) -> _Scored:
+    """Metric values of the fakes ``fakes()`` yields (this rank's share) against ``real_images``."""
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    extractor.check_input(real_images[:1])
+    real_features, real_logits = cache.get(
+        real_key,
+        settings.split,
+        real_images,
+        extractor.identity,
+        lambda x: extract(extractor, x, settings.batch_size),
+    )
+    timings["real_s"] = time.perf_counter() - t0
+    num_real = len(real_images)
+    kid_size = min(kid_subset_size, num_real, num_fake)
+    suite = MetricSuite(
+        settings.metrics,
+        real_features.shape[1],
+        real_logits.shape[1],
+        settings.kid_subsets,
+        kid_size,
+        settings.is_splits,
+        settings.pr_neighborhood,
+        settings.seed,
+    )
+    lo, hi = shard(num_real, rank, world_size)
+    suite.update_real(real_features[lo:hi])
+    t1 = time.perf_counter()
+    device = next(extractor.parameters(), torch.empty(0)).device
+    for images in fakes():
+        features, logits = extractor(images.to(device))
+        suite.update_fake(features.cpu(), logits.cpu())
+    timings["fake_s"] = time.perf_counter() - t1
+    t2 = time.perf_counter()
+    values = suite.compute()
+    timings["compute_s"] = time.perf_counter() - t2
+    return _Scored(values, timings, cache.last_hit, kid_size)
+
+
+def evaluate_generator(
+    model: nn.Module,
+    datamodule: Any,
+    settings: MetricSettings | None = None,
+    extractor: FeatureExtractor | None = None,
+    cache: RealStatsCache | None = None,
+    rank: int = 0,
+    world_size: int = 1,
+) -> tuple[dict[str, float], dict[str, Any]]:
+    """One evaluation (see the module docstring). Returns ``(values, protocol)``; call on every rank.
+
+    ``settings`` default to ``MetricSettings()``; ``extractor`` (already on the right device) defaults to the
+    one the settings name; ``cache`` (real features on disk) defaults to none.
+
+    A translation model (one with ``translate(images, direction)``, i.e. CycleGAN) has no prior to sample:
+    it is scored as Zhu et al. 2017 and its users do, by translating the held-out images of one domain and
+    comparing them with the held-out images of the other, in both directions. Its values are keyed
+    ``<metric>_AtoB`` (G(A) against B) and ``<metric>_BtoA`` (F(B) against A); ``num_fake`` / ``num_real``
+    cap the images taken per domain.
+    """
+    settings = settings if settings is not None else MetricSettings()
+    if not hasattr(datamodule, "real_samples"):
+        raise TypeError(
+            f"{type(datamodule).__name__} has no real_samples(split, n): image metrics need a datamodule derived "
+            "from datamodules.ImageDataModule (or one providing real_samples)."
+        )
+    extractor = extractor if extractor is not None else settings.build_extractor()
+    require_logits_for_is(extractor, settings.metrics)
+    cache = cache if cache is not None else RealStatsCache(enabled=False)
+    num_fake, num_real, batch_size = settings.num_fake, settings.num_real, settings.batch_size
+    values: dict[str, float] = {}
+    timings: dict[str, float] = {}
+    kid_size = settings.kid_subset_size
+    if is_translation_model(model):
+        cached = True
+        counts: dict[str, dict[str, int]] = {}
+        for direction, source, target in TRANSLATIONS:
+            inputs = _domain_samples(datamodule, settings.split, source, num_fake)
+            references = _domain_samples(datamodule, settings.split, target, num_real)
+            lo, hi = shard(len(inputs), rank, world_size)
+
+            def fakes(inputs=inputs[lo:hi], direction=direction) -> Iterator[Tensor]:
+                return translated_batches(model, inputs, direction, batch_size)
+
+            key = f"{dataset_name(datamodule)}-domain{target}"
+            scored = _score(fakes, references, key, extractor, settings, kid_size, cache, len(inputs), rank, world_size)
+            values.update({f"{k}_{direction}": v for k, v in scored.values.items()})
+            timings.update({f"{direction}_{k}": v for k, v in scored.timings.items()})
+            counts[direction] = {"n_fake": len(inputs), "n_real": len(references)}
+            cached &= scored.cached
+            kid_size = scored.kid_subset_size
+        sample_counts: dict[str, Any] = {
+            "mode": "translation: translated held-out source images vs held-out target images",
+            "n_real": min(c["n_real"] for c in counts.values()),
+            "n_fake": min(c["n_fake"] for c in counts.values()),
+            "directions": counts,
+        }
+    else:
+        real_images = datamodule.real_samples(settings.split, num_real)
+
+        def fakes() -> Iterator[Tensor]:
+            return fake_batches(model, num_fake, *shard(num_fake, rank, world_size), settings.seed, batch_size)
+
+        scored = _score(
+            fakes,
+            real_images,
+            dataset_name(datamodule),
+            extractor,
+            settings,
+            kid_size,
+            cache,
+            num_fake,
+            rank,
+            world_size,
+        )
+        values, timings, cached, kid_size = scored.values, scored.timings, scored.cached, scored.kid_subset_size
+        sample_counts = {"n_real": num_real, "n_fake": num_fake}
+    protocol = {
+        "extractor": extractor.name,
+        "extractor_sha256": extractor.weights_sha256,
+        "dataset": dataset_name(datamodule),
+        "split": settings.split,
+        **sample_counts,
+        "seed": settings.seed,
+        "metrics": list(settings.metrics),
+        "kid_subsets": settings.kid_subsets,
+        "kid_subset_size": kid_size,
+        "is_splits": settings.is_splits,
+        "pr_neighborhood": settings.pr_neighborhood,
+        "world_size": world_size,
+        "real_stats_cached": cached,
+        "versions": library_versions(),
+        "timings_s": {k: round(v, 3) for k, v in timings.items()},
+    }
+    return values, protocol
