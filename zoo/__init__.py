@@ -15,25 +15,21 @@ from zoo.registry import get_variant, list_variants
 
 __version__ = "0.1.0"
 
+#: the classes ``zoo.models`` exports (its ``__all__``), imported from there on first access
+MODEL_EXPORTS = (
+    "GAN",
+    "WGAN",
+    "WGANGP",
+    "LSGAN",
+    "FGAN",
+    "HingeGAN",
+    "VAEGAN",
+    "CycleGAN",
+    "AdversarialModule",
+    "NoiseToImageGAN",
+)
 #: public name -> module that defines it (imported on first access)
-_LAZY = {
-    **{
-        name: "zoo.models"
-        for name in (
-            "GAN",
-            "WGAN",
-            "WGANGP",
-            "LSGAN",
-            "FGAN",
-            "HingeGAN",
-            "VAEGAN",
-            "CycleGAN",
-            "AdversarialModule",
-            "NoiseToImageGAN",
-        )
-    },
-    "GANDDPStrategy": "zoo.strategies",
-}
+_LAZY = {**dict.fromkeys(MODEL_EXPORTS, "zoo.models"), "GANDDPStrategy": "zoo.strategies"}
 
 __all__ = [*_LAZY, "get_variant", "list_variants"]
 
@@ -48,4 +44,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+    return sorted(__all__)

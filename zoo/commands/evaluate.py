@@ -16,6 +16,7 @@ import inspect
 import json
 import time
 from collections.abc import Sequence
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -81,22 +82,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def settings_from_args(args: argparse.Namespace) -> MetricSettings:
-    """The ``MetricSettings`` the command line asks for (invalid values raise ``ValueError``)."""
-    return MetricSettings(
-        metrics=args.metrics,
-        num_fake=args.num_fake,
-        num_real=args.num_real,
-        split=args.split,
-        seed=args.seed,
-        batch_size=args.batch_size,
-        kid_subsets=args.kid_subsets,
-        kid_subset_size=args.kid_subset_size,
-        is_splits=args.is_splits,
-        pr_neighborhood=args.pr_neighborhood,
-        extractor=args.extractor,
-        extractor_weights=args.extractor_weights,
-        extractor_download=not args.no_download,
-    )
+    """The ``MetricSettings`` the command line asks for (each flag is the field of the same name; invalid values
+    raise ``ValueError``)."""
+    named = {f.name: getattr(args, f.name) for f in fields(MetricSettings) if hasattr(args, f.name)}
+    return MetricSettings(**named, extractor_download=not args.no_download)
 
 
 def evaluate_command(argv: Sequence[str]) -> dict[str, Any]:

@@ -6,26 +6,16 @@
 WGAN, WGAN-GP, LSGAN, f-GAN and hinge GAN; VAE-GAN and CycleGAN build on the mechanics with their own step."""
 
 import zoo.strategies  # noqa: F401  (registers Trainer(strategy="gan_ddp"))
-from zoo.models.base import AdversarialModule
-from zoo.models.cyclegan import CycleGAN
-from zoo.models.fgan import FGAN
-from zoo.models.gan import GAN
-from zoo.models.hinge import HingeGAN
-from zoo.models.lsgan import LSGAN
-from zoo.models.noise_to_image import NoiseToImageGAN
-from zoo.models.vaegan import VAEGAN
-from zoo.models.wgan import WGAN
-from zoo.models.wgan_gp import WGANGP
+from zoo import MODEL_EXPORTS
+from zoo.models.base import AdversarialModule as AdversarialModule
+from zoo.models.cyclegan import CycleGAN as CycleGAN
+from zoo.models.fgan import FGAN as FGAN
+from zoo.models.gan import GAN as GAN
+from zoo.models.hinge import HingeGAN as HingeGAN
+from zoo.models.lsgan import LSGAN as LSGAN
+from zoo.models.noise_to_image import NoiseToImageGAN as NoiseToImageGAN
+from zoo.models.vaegan import VAEGAN as VAEGAN
+from zoo.models.wgan import WGAN as WGAN
+from zoo.models.wgan_gp import WGANGP as WGANGP
 
-__all__ = [
-    "GAN",
-    "WGAN",
-    "WGANGP",
-    "LSGAN",
-    "FGAN",
-    "HingeGAN",
-    "VAEGAN",
-    "CycleGAN",
-    "AdversarialModule",
-    "NoiseToImageGAN",
-]
+__all__ = list(MODEL_EXPORTS)
