@@ -60,8 +60,19 @@ METRICS: dict[str, tuple[str, bool, int]] = {
     "precision": ("Precision", True, 3),
     "recall": ("Recall", True, 3),
 }
+#: a cell's second evaluation (``evaluation.also``, e.g. the fashion-domain extractor beside Inception) keeps its
+#: metrics under this prefix, with the same directions
+SECOND_PREFIX = "domain_"
+METRICS.update(
+    {
+        f"{SECOND_PREFIX}{name}": (f"{label} (domain)", higher, digits)
+        for name, (label, higher, digits) in list(METRICS.items())
+        if name in ("fid", "kid", "is", "precision", "recall")
+    }
+)
 #: values kept per seed in the details block but not given a column (spreads within one evaluation)
 AUXILIARY = {"kid_std": "KID std (subsets)", "is_std": "IS std (splits)"}
+AUXILIARY.update({f"{SECOND_PREFIX}{k}": f"{v} (domain)" for k, v in list(AUXILIARY.items())})
 
 
 class CellError(ValueError):

@@ -24,6 +24,7 @@ import argparse
 import hashlib
 import json
 import os
+import shutil
 import sys
 import time
 import warnings
@@ -43,21 +44,40 @@ def import_class(class_path: str) -> type:
     return getattr(import_module(module), name)
 
 
-def make_stopper(g_steps: int):
+def make_stopper(counter: str, steps: int):
+    """A callback that stops training once ``pl_module.<counter>`` (``g_steps`` or ``d_steps``) reaches ``steps``."""
     import lightning as L
 
-    class StopAtGeneratorSteps(L.Callback):
-        """Stops training once the generator has made ``g_steps`` updates (checked after every batch)."""
-
+    class StopAtSteps(L.Callback):
         def on_train_batch_end(self, trainer, pl_module, *args: Any) -> None:
-            if pl_module.g_steps >= g_steps:
+            if getattr(pl_module, counter) >= steps:
                 trainer.should_stop = True
 
-    return StopAtGeneratorSteps()
+    return StopAtSteps()
 
 
-def train_cell(resolved: dict[str, Any]) -> tuple[Any, Any, dict[str, Any]]:
-    """Seed, build and train one cell's model; returns (model, datamodule, training record)."""
+def work_dir(cell_path: Path) -> Path:
+    """Where an unfinished cell keeps its checkpoint (``<results>/<table>/.work/<cell>``, not committed)."""
+    return cell_path.parent / ".work" / cell_path.stem
+
+
+def resumable(work: Path, resolved: dict[str, Any]) -> Path | None:
+    """The cell's own ``last.ckpt`` if an earlier run of exactly this configuration left one."""
+    ckpt, recorded = work / "last.ckpt", work / "resolved.json"
+    if ckpt.is_file() and recorded.is_file() and json.loads(recorded.read_text()) == resolved:
+        return ckpt
+    return None
+
+
+def train_cell(
+    resolved: dict[str, Any], work: Path | None = None, checkpoint_every: int | None = None
+) -> tuple[Any, Any, dict[str, Any]]:
+    """Seed, build and train one cell's model; returns (model, datamodule, training record).
+
+    With ``work`` and ``checkpoint_every`` (optimizer steps), the cell saves ``work/last.ckpt`` as it trains and a
+    later run of the same configuration resumes from it (the zoo's resume is exact: the finished cell equals an
+    uninterrupted one).
+    """
     import lightning as L
 
     from zoo import get_variant
@@ -68,11 +88,18 @@ def train_cell(resolved: dict[str, Any]) -> tuple[Any, Any, dict[str, Any]]:
     data = import_class(resolved["data"]["class_path"])(**resolved["data"].get("init_args", {}))
     budget = resolved["budget"]
     callbacks = []
-    if "g_steps" in budget:
-        callbacks.append(make_stopper(int(budget["g_steps"])))
-        limits = {"max_steps": -1, "max_epochs": -1}
-    else:
-        limits = {"max_steps": -1, "max_epochs": int(budget["epochs"])}
+    limits = {"max_steps": -1, "max_epochs": int(budget.get("epochs", -1))}
+    for counter in ("g_steps", "d_steps"):
+        if counter in budget:
+            callbacks.append(make_stopper(counter, int(budget[counter])))
+    resume_from = None
+    if work is not None and checkpoint_every:
+        from callbacks.checkpoint import ZooCheckpoint
+
+        resume_from = resumable(work, resolved)
+        work.mkdir(parents=True, exist_ok=True)
+        (work / "resolved.json").write_text(json.dumps(resolved, indent=1) + "\n")
+        callbacks.append(ZooCheckpoint(every_n_train_steps=checkpoint_every, dirpath=str(work)))
     if resolved["trainer"].get("accelerator") != "cpu":
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # deterministic cuBLAS
     trainer = L.Trainer(
@@ -80,7 +107,7 @@ def train_cell(resolved: dict[str, Any]) -> tuple[Any, Any, dict[str, Any]]:
         **limits,
         devices=1,
         logger=False,
-        enable_checkpointing=False,
+        enable_checkpointing=resume_from is not None or bool(work is not None and checkpoint_every),
         enable_progress_bar=False,
         enable_model_summary=False,
         num_sanity_val_steps=0,
@@ -88,10 +115,11 @@ def train_cell(resolved: dict[str, Any]) -> tuple[Any, Any, dict[str, Any]]:
         callbacks=callbacks,
     )
     start = time.perf_counter()
-    trainer.fit(model, data)
+    trainer.fit(model, data, ckpt_path=str(resume_from) if resume_from is not None else None)
     train_s = time.perf_counter() - start
-    if "g_steps" in budget and model.g_steps != int(budget["g_steps"]):
-        raise RuntimeError(f"training stopped at {model.g_steps} generator steps, budget {budget['g_steps']}.")
+    for counter in ("g_steps", "d_steps"):
+        if counter in budget and getattr(model, counter) != int(budget[counter]):
+            raise RuntimeError(f"training stopped at {counter} = {getattr(model, counter)}, budget {budget[counter]}.")
     batch = int(data.batch_size)
     record = {
         "d_steps": int(model.d_steps),
@@ -104,9 +132,16 @@ def train_cell(resolved: dict[str, Any]) -> tuple[Any, Any, dict[str, Any]]:
             "d_fake": int(model.d_steps) * batch,
             "g": int(model.g_steps) * batch,
         },
-        "train_s": round(train_s, 3),
+        "train_s": round(train_s, 3),  # this sitting's training time (a resumed cell: since the resume)
+        "resumed_from_step": None if resume_from is None else int(torch_load_global_step(resume_from)),
     }
     return model, data, record
+
+
+def torch_load_global_step(ckpt: Path) -> int:
+    import torch
+
+    return int(torch.load(ckpt, map_location="cpu", weights_only=True).get("global_step", 0))
 
 
 def evaluate_cell(
@@ -140,6 +175,19 @@ def evaluate_cell(
             "rule": f"high quality: within {threshold:g} std of the nearest mode; covered: >= {min_samples} such",
         }
         return values, protocol
+    values, protocol = evaluate_images(model, data, evaluation)
+    also = evaluation.get("also")
+    if also:  # the same samples in a second feature space (e.g. fashion-domain beside Inception)
+        from benchmarks.cell_schema import SECOND_PREFIX
+
+        second_values, second_protocol = evaluate_images(model, data, {**evaluation, **also})
+        values.update({f"{SECOND_PREFIX}{k}": v for k, v in second_values.items()})
+        protocol["also"] = second_protocol
+    return values, protocol
+
+
+def evaluate_images(model: Any, data: Any, evaluation: dict[str, Any]) -> tuple[dict[str, float], dict[str, Any]]:
+    """``zoo.metrics.evaluate_generator`` with the settings an ``evaluation`` block names."""
     from zoo.metrics import MetricSettings, evaluate_generator
     from zoo.metrics.real_stats import RealStatsCache
 
@@ -149,7 +197,9 @@ def evaluate_cell(
         num_real=int(evaluation["n_real"]),
         split=evaluation.get("split", "test"),
         seed=int(evaluation.get("seed", 0)),
+        batch_size=int(evaluation.get("batch_size", 500)),
         extractor=evaluation["extractor"],
+        extractor_download=bool(evaluation.get("download", True)),
     )
     data.setup("fit")
     cache = RealStatsCache(enabled=bool(evaluation.get("cache", True)))
@@ -178,7 +228,8 @@ def run_cell(
 ) -> dict[str, Any]:
     """Train, evaluate and write one cell (and, for image cells, its sample grid); returns its JSON."""
     start = time.perf_counter()
-    model, data, record = train_cell(cell["resolved"])
+    work = work_dir(cell["path"])
+    model, data, record = train_cell(cell["resolved"], work, spec.get("checkpoint_every_n_train_steps"))
     t_eval = time.perf_counter()
     accelerator = str(cell["resolved"]["trainer"].get("accelerator", "cpu"))
     evaluation_spec = cell["resolved"]["evaluation"]
@@ -213,6 +264,8 @@ def run_cell(
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(result, indent=2, sort_keys=False) + "\n")
     tmp.replace(path)
+    if work.is_dir():  # the cell is finished: its resume checkpoint has done its job
+        shutil.rmtree(work)
     return result
 
 

@@ -7,7 +7,7 @@ A spec is variants x seeds on one dataset, with a training budget and an evaluat
     seeds: [0, 1, 2]
     accelerator: cpu                # optional (default cpu); deterministic: warn (optional, default true)
     overrides: {data.init_args.num_samples: 2000}   # optional, applied to every row's config
-    budget: {g_steps: 2000}         # or {epochs: N}; a row may override it
+    budget: {g_steps: 2000}         # or {d_steps: N} or {epochs: N}; a row may override it
     evaluation: {kind: toy, n_samples: 2500, threshold: 3.0, min_samples: 1, seed: 4321}   # or kind: images
     variants:
       - {id: gan_ns, label: GAN (non-saturating), variant: GAN, config: configs/gan/ring.yaml,
@@ -34,6 +34,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 #: trainer keys of a variant config that do not change what is trained (the runner sets its own)
+#: a cell trains until the generator made ``g_steps`` updates, the discriminator ``d_steps``, or for ``epochs``
+BUDGET_KEYS = ("g_steps", "d_steps", "epochs")
 IGNORED_TRAINER_KEYS = (
     "default_root_dir",
     "callbacks",
@@ -112,8 +114,10 @@ def resolve_cell(spec: dict[str, Any], entry: dict[str, Any], seed: int) -> dict
     if "deterministic" in spec:  # default True (recorded only when a spec departs from it, e.g. "warn" on CUDA)
         trainer["deterministic"] = spec["deterministic"]
     budget = {**spec["budget"], **entry.get("budget", {})}
-    if ("g_steps" in budget) == ("epochs" in budget):
-        raise ValueError(f"variant {entry['id']!r}: the budget needs exactly one of g_steps or epochs, got {budget}.")
+    if sum(key in budget for key in BUDGET_KEYS) != 1:
+        raise ValueError(
+            f"variant {entry['id']!r}: the budget needs exactly one of {', '.join(BUDGET_KEYS)}, got {budget}."
+        )
     return normalize(
         {
             "variant": entry["variant"],
@@ -148,7 +152,7 @@ def plan(spec: dict[str, Any], results_dir: Path, patterns: list[str] | None, fo
     """The cells of ``spec`` (optionally matching one of ``patterns``) with their status: done, stale, missing."""
     cells = []
     for index, entry in enumerate(spec["variants"]):
-        for seed in spec["seeds"]:
+        for seed in entry.get("seeds", spec["seeds"]):  # a row may run fewer (or other) seeds
             cid = cell_id(entry, seed)
             if patterns and not any(fnmatch.fnmatch(cid, p) for p in patterns):
                 continue

@@ -9,6 +9,9 @@ from torch import Tensor, nn
 from zoo import nets
 from zoo.validation import require_at_least
 
+#: the priors p(z) a generator can be fed from: N(0, I) (the zoo's default) or U[-1, 1]^d (Lucic et al. 2018)
+LATENT_DISTRIBUTIONS = ("normal", "uniform")
+
 
 def require_latent_dim(latent_dim: int) -> None:
     """Raise ``ValueError`` unless z has at least one dimension."""
@@ -26,12 +29,18 @@ class LatentPrior:
     def make_networks(self, image_shape: tuple[int, ...]) -> tuple[nn.Module, nn.Module]:
         """Generator and discriminator for ``image_shape``. Override to change architectures."""
         hp = self.hparams
-        return nets.build_pair(image_shape, hp.latent_dim, hp.width, hp.g_norm, hp.d_norm)
+        return nets.build_pair(image_shape, hp.latent_dim, hp.width, hp.g_norm, hp.d_norm, hp.get("nets", "dcgan"))
 
     def sample_z(self, n: int, generator: torch.Generator | None = None) -> Tensor:
-        """n latent codes z ~ N(0, I) on the module's device (``generator`` seeds them reproducibly)."""
+        """n latent codes z ~ N(0, I) (or U[-1, 1]^d with ``latent_distribution="uniform"``) on the module's
+        device (``generator`` seeds them reproducibly)."""
         device = generator.device if generator is not None else self.device
-        return torch.randn(n, self.hparams.latent_dim, generator=generator, device=device).to(self.device)
+        shape = (n, self.hparams.latent_dim)
+        if self.hparams.get("latent_distribution", "normal") == "uniform":
+            z = torch.rand(shape, generator=generator, device=device) * 2 - 1
+        else:
+            z = torch.randn(shape, generator=generator, device=device)
+        return z.to(self.device)
 
     def forward(self, z: Tensor) -> Tensor:
         return self.generator(z)

@@ -25,22 +25,36 @@ import torch
 from torch import Tensor
 
 from zoo.models.base import AdversarialModule
-from zoo.models.latent_prior import LatentPrior, require_latent_dim
-from zoo.validation import require_at_least
+from zoo.models.latent_prior import LATENT_DISTRIBUTIONS, LatentPrior, require_latent_dim
+from zoo.nets import IMAGE_NETS
+from zoo.validation import require_at_least, require_choice
 
 
 class NoiseToImageGAN(LatentPrior, AdversarialModule):
     """One generator G(z), one discriminator (critic), ``n_critic`` critic updates per generator update.
 
     Args:
-        latent_dim: size of z ~ N(0, I).
+        latent_dim: size of z.
         n_critic: discriminator updates per generator update.
+        nets: the image net family, ``dcgan`` (default) or ``infogan`` (Lucic et al. 2018's nets; ``width`` is
+            then unused). Vector data always gets MLPs.
+        latent_distribution: the prior of z, ``normal`` (N(0, I), default) or ``uniform`` (U[-1, 1]^d, as
+            Lucic et al. 2018 / compare_gan).
         **kwargs: ``AdversarialModule``'s (image_shape, width, norms, optimizer settings, clipping, ...).
     """
 
-    def __init__(self, latent_dim: int = 100, n_critic: int = 1, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        latent_dim: int = 100,
+        n_critic: int = 1,
+        nets: str = "dcgan",
+        latent_distribution: str = "normal",
+        **kwargs: Any,
+    ) -> None:
         require_latent_dim(latent_dim)
         require_at_least("n_critic", n_critic, 1, "Use n_critic=1 to alternate one D and one G update.")
+        require_choice("nets", nets, IMAGE_NETS)
+        require_choice("latent_distribution", latent_distribution, LATENT_DISTRIBUTIONS)
         super().__init__(**kwargs)
 
     # -------------------------------------------------------- variant interface

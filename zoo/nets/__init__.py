@@ -5,7 +5,12 @@ from __future__ import annotations
 from torch import nn
 
 from zoo.nets.dcgan import DCGANDiscriminator, DCGANGenerator, check_image_shape
+from zoo.nets.infogan import InfoGANDiscriminator, InfoGANGenerator
 from zoo.nets.mlp import MLPDiscriminator, MLPGenerator
+from zoo.validation import require_choice
+
+#: image net families ``build_pair`` offers (vectors always get the MLP)
+IMAGE_NETS = ("dcgan", "infogan")
 
 
 def build_pair(
@@ -14,17 +19,23 @@ def build_pair(
     width: int = 64,
     g_norm: str = "batch",
     d_norm: str = "batch",
+    nets: str = "dcgan",
 ) -> tuple[nn.Module, nn.Module]:
-    """Generator and discriminator for ``image_shape``: DCGAN for (C, H, W) images, MLP for (D,) vectors.
+    """Generator and discriminator for ``image_shape``: for (C, H, W) images the ``nets`` family (``dcgan``:
+    Radford et al. 2016, ``zoo.nets.dcgan``; ``infogan``: the InfoGAN-style nets of Lucic et al. 2018,
+    ``zoo.nets.infogan``), MLPs for (D,) vectors.
 
-    ``width`` is DCGAN's base channel count or the MLP's hidden units.
+    ``width`` is DCGAN's base channel count or the MLP's hidden units (the InfoGAN nets have fixed widths).
     """
+    require_choice("nets", nets, IMAGE_NETS)
     shape = tuple(int(s) for s in image_shape)
     if len(shape) == 1:
         return (
             MLPGenerator(shape[0], latent_dim, hidden=width, norm=g_norm),
             MLPDiscriminator(shape[0], hidden=width, norm=d_norm),
         )
+    if nets == "infogan":
+        return InfoGANGenerator(shape, latent_dim, norm=g_norm), InfoGANDiscriminator(shape, norm=d_norm)
     return (
         DCGANGenerator(shape, latent_dim, width=width, norm=g_norm),
         DCGANDiscriminator(shape, width=width, norm=d_norm),
@@ -34,6 +45,9 @@ def build_pair(
 __all__ = [
     "DCGANDiscriminator",
     "DCGANGenerator",
+    "IMAGE_NETS",
+    "InfoGANDiscriminator",
+    "InfoGANGenerator",
     "MLPDiscriminator",
     "MLPGenerator",
     "build_pair",
