@@ -86,7 +86,11 @@ def merged_versions(per_cell: list[dict[str, str]]) -> str:
 
 
 def budget_text(budget: dict[str, Any]) -> str:
-    return f"{budget['g_steps']}" if "g_steps" in budget else f"{budget['epochs']} ep"
+    if "g_steps" in budget:
+        return f"{budget['g_steps']}"
+    if "d_steps" in budget:
+        return f"{budget['d_steps']} D"
+    return f"{budget['epochs']} ep"
 
 
 def group_rows(cells: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:

@@ -114,6 +114,7 @@ def train_cell(
         limit_val_batches=0,
         callbacks=callbacks,
     )
+    resumed_step = None if resume_from is None else torch_load_global_step(resume_from)
     start = time.perf_counter()
     trainer.fit(model, data, ckpt_path=str(resume_from) if resume_from is not None else None)
     train_s = time.perf_counter() - start
@@ -133,7 +134,7 @@ def train_cell(
             "g": int(model.g_steps) * batch,
         },
         "train_s": round(train_s, 3),  # this sitting's training time (a resumed cell: since the resume)
-        "resumed_from_step": None if resume_from is None else int(torch_load_global_step(resume_from)),
+        "resumed_from_step": resumed_step,  # optimizer steps (both nets) the cell resumed from, if it did
     }
     return model, data, record
 
@@ -266,6 +267,8 @@ def run_cell(
     tmp.replace(path)
     if work.is_dir():  # the cell is finished: its resume checkpoint has done its job
         shutil.rmtree(work)
+        if not any(work.parent.iterdir()):
+            work.parent.rmdir()
     return result
 
 

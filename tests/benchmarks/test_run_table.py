@@ -125,8 +125,8 @@ def test_an_image_cell_records_the_extractor_hash_and_sample_counts(tmp_path, mo
     trained = []
     original_train_cell = run_table_module.train_cell
 
-    def train_cell(resolved):
-        model, data, record = original_train_cell(resolved)
+    def train_cell(resolved, *args):
+        model, data, record = original_train_cell(resolved, *args)
         trained.append(model)
         return model, data, record
 
@@ -192,3 +192,42 @@ def test_an_image_cell_records_the_extractor_hash_and_sample_counts(tmp_path, mo
     run_table(path, results_root=tmp_path / "plain", log=quiet, samples=False)
     assert not (tmp_path / "plain" / "tiny_fashion" / "gan-s0.png").exists()
     assert "samples" not in json.loads((tmp_path / "plain" / "tiny_fashion" / "gan-s0.json").read_text())
+
+
+def test_an_interrupted_cell_resumes_from_its_own_checkpoint_and_equals_an_uninterrupted_one(tmp_path, monkeypatch):
+    """A cell killed mid-training leaves ``.work/<cell>/last.ckpt``; the next run resumes it (d_steps budget) and
+    writes the same numbers as a cell that ran in one go; the finished cell's work folder is removed."""
+    spec_path = tiny_spec(tmp_path / "tiny.yaml", rows=("gan_ns",))
+    spec = yaml.safe_load(spec_path.read_text())
+    spec["budget"] = {"d_steps": 40}
+    spec["checkpoint_every_n_train_steps"] = 10  # optimizer steps of both nets: every 5 D updates
+    spec_path.write_text(yaml.safe_dump(spec))
+    whole = run_table(spec_path, results_root=tmp_path / "whole", log=quiet)
+    assert whole[0]["status"] == "ran"
+    reference = json.loads((tmp_path / "whole" / "tiny" / "gan_ns-s0.json").read_text())
+    assert reference["training"]["d_steps"] == 40 and reference["training"]["resumed_from_step"] is None
+    assert not (tmp_path / "whole" / "tiny" / ".work").exists()
+
+    class SimulatedKillError(RuntimeError):
+        pass
+
+    import lightning as L
+
+    class KillAt(L.Callback):
+        def on_train_batch_end(self, trainer, pl_module, *args):
+            if pl_module.d_steps == 23:  # between checkpoints: steps 21-23 are redone after the resume
+                raise SimulatedKillError
+
+    original = run_table_module.make_stopper
+    monkeypatch.setattr(run_table_module, "make_stopper", lambda counter, steps: KillAt())  # dies at d_steps 23
+    with pytest.raises(SimulatedKillError):
+        run_table(spec_path, results_root=tmp_path / "parts", log=quiet)
+    work = tmp_path / "parts" / "tiny" / ".work" / "gan_ns-s0"
+    assert (work / "last.ckpt").is_file() and not (tmp_path / "parts" / "tiny" / "gan_ns-s0.json").exists()
+    monkeypatch.setattr(run_table_module, "make_stopper", original)
+    run_table(spec_path, results_root=tmp_path / "parts", log=quiet)
+    resumed = json.loads((tmp_path / "parts" / "tiny" / "gan_ns-s0.json").read_text())
+    assert resumed["training"]["resumed_from_step"] == 40  # 20 D + 20 G optimizer steps
+    assert resumed["training"]["d_steps"] == 40 and resumed["training"]["g_steps"] == 40
+    assert resumed["metrics"] == reference["metrics"]
+    assert not work.exists()
