@@ -21,7 +21,6 @@ checked against what the generator draws (``--no-samples`` skips it). After runn
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import shutil
@@ -33,6 +32,7 @@ from importlib import import_module
 from pathlib import Path
 from typing import Any
 
+from benchmarks.cell_evaluation import evaluate_cell, save_sample_grid
 from benchmarks.cell_schema import cell_record
 from benchmarks.table_spec import ROOT, load_spec, plan, table_meta
 
@@ -143,85 +143,6 @@ def torch_load_global_step(ckpt: Path) -> int:
     import torch
 
     return int(torch.load(ckpt, map_location="cpu", weights_only=True).get("global_step", 0))
-
-
-def evaluate_cell(
-    model: Any, data: Any, evaluation: dict[str, Any], accelerator: str = "cpu"
-) -> tuple[dict[str, float], dict[str, Any]]:
-    """Metrics and the evaluation protocol actually used (on the GPU when the cell trained on one)."""
-    import torch
-
-    if accelerator != "cpu" and torch.cuda.is_available():
-        model.cuda()
-    model.eval()
-    if evaluation["kind"] == "toy":
-        from callbacks.toy_metrics import mode_metrics
-
-        n = int(evaluation["n_samples"])
-        threshold = float(evaluation.get("threshold", 3.0))
-        min_samples = int(evaluation.get("min_samples", 1))
-        z = model.sample_z(n, generator=torch.Generator().manual_seed(int(evaluation.get("seed", 0))))
-        with torch.no_grad():
-            samples = model.generator(z.to(model.device)).float().cpu()
-        values = mode_metrics(samples, data.centers, data.std, threshold, min_samples)
-        num_modes = values.pop("num_modes")
-        protocol = {
-            "kind": "toy",
-            "n_samples": n,
-            "threshold_std": threshold,
-            "min_samples": min_samples,
-            "num_modes": int(num_modes),
-            "mixture_std": float(data.std),
-            "seed": int(evaluation.get("seed", 0)),
-            "rule": f"high quality: within {threshold:g} std of the nearest mode; covered: >= {min_samples} such",
-        }
-        return values, protocol
-    values, protocol = evaluate_images(model, data, evaluation)
-    also = evaluation.get("also")
-    if also:  # the same samples in a second feature space (e.g. fashion-domain beside Inception)
-        from benchmarks.cell_schema import SECOND_PREFIX
-
-        second_values, second_protocol = evaluate_images(model, data, {**evaluation, **also})
-        values.update({f"{SECOND_PREFIX}{k}": v for k, v in second_values.items()})
-        protocol["also"] = second_protocol
-    return values, protocol
-
-
-def evaluate_images(model: Any, data: Any, evaluation: dict[str, Any]) -> tuple[dict[str, float], dict[str, Any]]:
-    """``zoo.metrics.evaluate_generator`` with the settings an ``evaluation`` block names."""
-    from zoo.metrics import MetricSettings, evaluate_generator
-    from zoo.metrics.real_stats import RealStatsCache
-
-    settings = MetricSettings(
-        metrics=evaluation.get("metrics", ("fid", "kid", "is", "pr")),
-        num_fake=int(evaluation["n_fake"]),
-        num_real=int(evaluation["n_real"]),
-        split=evaluation.get("split", "test"),
-        seed=int(evaluation.get("seed", 0)),
-        batch_size=int(evaluation.get("batch_size", 500)),
-        extractor=evaluation["extractor"],
-        extractor_download=bool(evaluation.get("download", True)),
-    )
-    data.setup("fit")
-    cache = RealStatsCache(enabled=bool(evaluation.get("cache", True)))
-    extractor = settings.build_extractor().to(model.device)
-    values, protocol = evaluate_generator(model, data, settings, extractor=extractor, cache=cache)
-    protocol = {"kind": "images", **protocol}
-    protocol.pop("versions", None)
-    return values, protocol
-
-
-def save_sample_grid(model: Any, path: Path, seed: int, num_samples: int = 64) -> dict[str, Any]:
-    """Write the generator's fixed-z sample grid to ``path``; returns the record kept in the cell JSON."""
-    from callbacks.sample_grid import SampleGrid
-
-    SampleGrid(num_samples=num_samples, nrow=8, seed=seed).write(model, path)
-    return {
-        "file": path.name,
-        "num_samples": num_samples,
-        "seed": seed,
-        "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
-    }
 
 
 def run_cell(
