@@ -210,8 +210,13 @@ def render_markdown(
     out = [f"# {meta['title']}", ""]
     if meta.get("description"):
         out += [meta["description"], ""]
-    out.append("| Variant | G steps | Seeds | " + " | ".join(headers) + " |")
-    out.append("|---|---:|---:|" + "---:|" * len(columns))
+    budgets = [group[0]["resolved"]["budget"] for _, group in rows]
+    budget_header = "G steps" if all("g_steps" in b for b in budgets) else "Budget"
+    published = meta.get("published") or {}
+    if published:  # the paper's number for the row, beside ours
+        headers.insert(0, meta.get("published_label") or "Published")
+    out.append(f"| Variant | {budget_header} | Seeds | " + " | ".join(headers) + " |")
+    out.append("|---|---:|---:|" + "---:|" * len(headers))
     for row, group in rows:
         budget = budget_text(group[0]["resolved"]["budget"])
         values = []
@@ -223,6 +228,8 @@ def render_markdown(
             mean, std = stats[row][metric]
             text = fmt_mean_std(mean, std, decimals)
             values.append(f"**{text}**" if fmt(mean, decimals) == best[metric] else text)
+        if published:
+            values.insert(0, published.get(row, "–"))
         out.append(f"| {labels[row]} | {budget} | {len(group)} | " + " | ".join(values) + " |")
     out += [
         "",

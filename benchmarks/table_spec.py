@@ -145,6 +145,9 @@ def table_meta(spec: dict[str, Any]) -> dict[str, Any]:
         "spec": os.path.relpath(Path(spec["_path"]).resolve(), ROOT),
         "description": spec.get("description", ""),
         "notes": spec.get("notes", ""),
+        # a published number to print beside a row's (e.g. the paper's FID for that model and dataset)
+        "published_label": spec.get("published_label", ""),
+        "published": {v["id"]: str(v["published"]) for v in spec["variants"] if "published" in v},
     }
 
 

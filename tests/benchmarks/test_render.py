@@ -93,3 +93,17 @@ def test_a_table_filled_over_sessions_names_each_sha_and_merges_versions():
     text = render_markdown(cells)
     assert "- Code: git `4567def` (1 cell), `0123abc` (3 cells)." in text
     assert "- Versions: torch=2.0 / 2.1, lightning=2.6.6, torch_fidelity=0.4.0 (not recorded in 3 of 4 cells)." in text
+
+
+def test_a_published_number_is_printed_beside_its_row_and_dashes_where_none():
+    cells = fixture_cells()
+    rows = list(dict.fromkeys(c["row"] for c in cells))
+    meta = {**cells[-1]["table"], "published_label": "Paper FID ↓", "published": {rows[0]: "26.5 ± 1.6"}}
+    lines = render_markdown(cells, meta).splitlines()
+    header = next(line for line in lines if line.startswith("| Variant |"))
+    assert header.startswith("| Variant | G steps | Seeds | Paper FID ↓ | FID")
+    first = next(line for line in lines if line.startswith(f"| {cells[0]['label']} |"))
+    second = next(line for line in lines if line.startswith("| ") and rows[1] in line.lower() and "±" in line)
+    assert "| 26.5 ± 1.6 |" in first and "| – |" in second
+    separator = lines[lines.index(header) + 1]
+    assert separator.count("|") == header.count("|")
