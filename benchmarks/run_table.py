@@ -56,6 +56,27 @@ def make_stopper(counter: str, steps: int):
     return StopAtSteps()
 
 
+def make_progress(counter: str, steps: int, every: int, log=print):
+    """A callback that logs ``counter`` / ``steps``, the rate and the time left every ``every`` counts."""
+    import lightning as L
+
+    class Progress(L.Callback):
+        def on_train_start(self, trainer, pl_module) -> None:
+            self.start = time.perf_counter()
+            self.first = self.last = getattr(pl_module, counter)
+
+        def on_train_batch_end(self, trainer, pl_module, *args: Any) -> None:
+            done = getattr(pl_module, counter)
+            if done % every or done == self.last:  # once per count (with n_critic > 1, g_steps repeats)
+                return
+            self.last = done
+            rate = (done - self.first) / (time.perf_counter() - self.start)
+            left_min = (steps - done) / rate / 60
+            log(f"  {counter} {done}/{steps} ({rate:.2f}/s, about {left_min:.0f} min left)", flush=True)
+
+    return Progress()
+
+
 def work_dir(cell_path: Path) -> Path:
     """Where an unfinished cell keeps its checkpoint (``<results>/<table>/.work/<cell>``, not committed)."""
     return cell_path.parent / ".work" / cell_path.stem
@@ -92,6 +113,7 @@ def train_cell(
     for counter in ("g_steps", "d_steps"):
         if counter in budget:
             callbacks.append(make_stopper(counter, int(budget[counter])))
+            callbacks.append(make_progress(counter, int(budget[counter]), max(1, int(budget[counter]) // 20)))
     resume_from = None
     if work is not None and checkpoint_every:
         from callbacks.checkpoint import ZooCheckpoint
