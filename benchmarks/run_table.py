@@ -136,9 +136,20 @@ def train_cell(
         limit_val_batches=0,
         callbacks=callbacks,
     )
-    resumed_step = None if resume_from is None else torch_load_global_step(resume_from)
+    checkpoint = None if resume_from is None else load_checkpoint(resume_from)
+    resumed_step = None if checkpoint is None else int(checkpoint.get("global_step", 0))
     start = time.perf_counter()
-    trainer.fit(model, data, ckpt_path=str(resume_from) if resume_from is not None else None)
+    if checkpoint is not None and budget_reached(checkpoint, budget):
+        # training ended and saved its checkpoint, then the run stopped (e.g. during evaluation): take the
+        # trained model as it was (fit would train one step past the budget before the stopper could act)
+        if model.generator is None:  # nets are built for the data's shape at setup: build them for the saved one
+            model.build_networks(checkpoint["hyper_parameters"]["image_shape"])
+        model.on_load_checkpoint(checkpoint)
+        model.load_state_dict(checkpoint["state_dict"])
+        epochs = int(checkpoint.get("epoch", 0))
+    else:
+        trainer.fit(model, data, ckpt_path=str(resume_from) if resume_from is not None else None)
+        epochs = int(trainer.current_epoch)
     train_s = time.perf_counter() - start
     for counter in ("g_steps", "d_steps"):
         if counter in budget and getattr(model, counter) != int(budget[counter]):
@@ -147,7 +158,7 @@ def train_cell(
     record = {
         "d_steps": int(model.d_steps),
         "g_steps": int(model.g_steps),
-        "epochs": int(trainer.current_epoch),
+        "epochs": epochs,
         "batch_size": batch,
         # one D update takes one real batch and one batch of fakes; one G update generates one batch
         "images_seen": {
@@ -161,10 +172,17 @@ def train_cell(
     return model, data, record
 
 
-def torch_load_global_step(ckpt: Path) -> int:
+def load_checkpoint(ckpt: Path) -> dict[str, Any]:
     import torch
 
-    return int(torch.load(ckpt, map_location="cpu", weights_only=True).get("global_step", 0))
+    return torch.load(ckpt, map_location="cpu", weights_only=True)
+
+
+def budget_reached(checkpoint: dict[str, Any], budget: dict[str, Any]) -> bool:
+    """Whether a checkpoint's generator / discriminator step counters already meet a step budget."""
+    counters = checkpoint.get("adversarial_counters", {})
+    steps = [counter for counter in ("g_steps", "d_steps") if counter in budget]
+    return bool(steps) and all(int(counters.get(counter, 0)) >= int(budget[counter]) for counter in steps)
 
 
 def run_cell(

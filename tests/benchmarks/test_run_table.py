@@ -231,3 +231,34 @@ def test_an_interrupted_cell_resumes_from_its_own_checkpoint_and_equals_an_unint
     assert resumed["training"]["d_steps"] == 40 and resumed["training"]["g_steps"] == 40
     assert resumed["metrics"] == reference["metrics"]
     assert not work.exists()
+
+
+def test_a_cell_stopped_during_evaluation_keeps_its_training(tmp_path, monkeypatch):
+    """Training ended (its final checkpoint saved), then the run died while evaluating: the next run takes the
+    trained model from the checkpoint without a single further step and writes what an uninterrupted run writes."""
+    spec_path = tiny_spec(tmp_path / "tiny.yaml", rows=("gan_ns",))
+    spec = yaml.safe_load(spec_path.read_text())
+    spec["budget"] = {"d_steps": 40}
+    spec["checkpoint_every_n_train_steps"] = 1000  # no checkpoint during training: only the one at its end
+    spec_path.write_text(yaml.safe_dump(spec))
+    run_table(spec_path, results_root=tmp_path / "whole", log=quiet)
+    reference = json.loads((tmp_path / "whole" / "tiny" / "gan_ns-s0.json").read_text())
+
+    class SimulatedKillError(RuntimeError):
+        pass
+
+    def dies(*args, **kwargs):
+        raise SimulatedKillError
+
+    original = run_table_module.evaluate_cell
+    monkeypatch.setattr(run_table_module, "evaluate_cell", dies)
+    with pytest.raises(SimulatedKillError):
+        run_table(spec_path, results_root=tmp_path / "parts", log=quiet)
+    assert (tmp_path / "parts" / "tiny" / ".work" / "gan_ns-s0" / "last.ckpt").is_file()
+    monkeypatch.setattr(run_table_module, "evaluate_cell", original)
+    run_table(spec_path, results_root=tmp_path / "parts", log=quiet)
+    resumed = json.loads((tmp_path / "parts" / "tiny" / "gan_ns-s0.json").read_text())
+    assert resumed["training"]["resumed_from_step"] == 80  # the end of training: 40 D + 40 G optimizer steps
+    for counter in ("d_steps", "g_steps", "epochs", "images_seen"):
+        assert resumed["training"][counter] == reference["training"][counter], counter
+    assert resumed["metrics"] == reference["metrics"]

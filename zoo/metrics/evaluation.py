@@ -279,6 +279,7 @@ def evaluate_generator(
     protocol = {
         "extractor": extractor.name,
         "extractor_sha256": extractor.weights_sha256,
+        "extractor_inference": getattr(extractor, "inference", "fp32"),
         "dataset": dataset_name(datamodule),
         "split": settings.split,
         **sample_counts,

@@ -41,6 +41,7 @@ class FeatureExtractor(nn.Module):
     channels: tuple[int, ...] = (1, 3)
     weights_sha256: str = ""
     provides_logits: bool = True  # False: features only (no Inception score from this extractor)
+    inference: str = "fp32"  # how the net is run (recorded in evaluation protocols)
 
     def check_input(self, images: Tensor) -> None:
         if not torch.is_tensor(images) or images.dim() != 4:

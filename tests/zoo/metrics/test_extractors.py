@@ -215,6 +215,7 @@ def test_inception_path_with_injected_net_matches_torch_fidelity(fashion):
     assert all(torch.isfinite(torch.tensor(v)) for v in values.values())
     assert protocol["extractor"] == "inception-v3-compat"
     assert protocol["extractor_sha256"] == extractor.weights_sha256
+    assert protocol["extractor_inference"] == extractor.inference
 
 
 def test_inception_offline_without_weights_fails_fast_and_says_how(tmp_path, monkeypatch):

@@ -144,6 +144,34 @@ def test_converted_weights_give_the_torchscript_features(fidelity_net, image, re
     assert error < RELATIVE_TOLERANCE, f"max |difference| / max |feature| = {error:.3g}: a layer is mapped wrongly"
 
 
+def test_folded_channels_last_net_gives_the_same_features(converted, image, reference):
+    """``fold_for_inference`` (the default ``fast`` path): no batch norm left, every convolution now has the
+    folded bias, weights channels_last, and the features still match the TorchScript graph's."""
+    net = inception.fold_for_inference(
+        FeatureExtractorInceptionV3("x", ["2048"], feature_extractor_weights_path=str(converted))
+    )
+    convolutions = [m for m in net.modules() if isinstance(m, nn.Conv2d)]
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in net.modules())
+    assert len(convolutions) == 94 and all(m.bias is not None for m in convolutions)
+    spatial = [m for m in convolutions if m.kernel_size != (1, 1)]
+    assert all(m.weight.is_contiguous(memory_format=torch.channels_last) for m in spatial)
+    error = relative_error(net, image, reference)
+    assert error < RELATIVE_TOLERANCE, f"max |difference| / max |feature| = {error:.3g}: a batch norm folds wrongly"
+
+
+def test_fast_and_plain_extractors_agree_and_say_how_they_ran(converted):
+    """``build_inception(fast=True)`` (default) vs ``fast=False``: same weights hash, features to ~1e-5, and the
+    evaluation protocol records how the net ran."""
+    fast, plain = build_inception(weights_path=converted), build_inception(weights_path=converted, fast=False)
+    assert fast.weights_sha256 == plain.weights_sha256 == sha256_file(converted)
+    assert fast.inference == inception.FAST_INFERENCE and plain.inference == "fp32"
+    images = torch.rand(2, 1, 28, 28, generator=torch.Generator().manual_seed(3)) * 2 - 1
+    with torch_threads(2):
+        (fast_features, _), (plain_features, _) = fast(images), plain(images)
+    scale = float(plain_features.abs().max())
+    assert float((fast_features - plain_features).abs().max()) < RELATIVE_TOLERANCE * scale
+
+
 SAME_SHAPE_SWAP = ("Mixed_6e.branch7x7dbl_2", "Mixed_6e.branch7x7dbl_4")  # both 192x192x7x1 convolutions
 
 
