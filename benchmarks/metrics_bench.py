@@ -1,6 +1,7 @@
 """Benchmark: time FID + KID + IS for 10k fake vs 10k real Fashion-MNIST images with the domain extractor.
 
     python -m benchmarks.metrics_bench            # (make bench) writes benchmarks/results/metrics_bench.{json,md}
+    python -m benchmarks.metrics_bench --inception 1000   # only the Inception-on-CPU section (needs make inception)
 
 The real test-split statistics are cached (``zoo.metrics.real_stats``): one cold run fills the cache, then
 ``--repeats`` warm runs with different seeds are timed; the target is < 20 s per warm run on 2 CPU cores.
@@ -23,6 +24,7 @@ from pathlib import Path
 
 import torch
 
+from benchmarks.inception_speed import inception_speed, render_inception_speed
 from datamodules.fashion_mnist import DEBIAN_DIR, FashionMNISTData
 from zoo import GAN
 from zoo.metrics.evaluation import evaluate_generator
@@ -59,6 +61,8 @@ def render(result: dict) -> str:
         f"Target: warm run under 20 s: {'met' if t['warm_mean'] < 20 else 'NOT met'}.",
         "",
     ]
+    if "inception_cpu" in result:
+        lines += render_inception_speed(result["inception_cpu"])
     return "\n".join(lines)
 
 
@@ -69,7 +73,12 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--data-dir", default=DEBIAN_DIR)
     parser.add_argument("--cache-dir", default=None, help="real-statistics cache (default: a fresh temp dir)")
     parser.add_argument("--out", default=str(RESULTS / "metrics_bench.json"))
+    parser.add_argument(
+        "--inception", type=int, default=0, metavar="N", help="only time Inception plain vs folded on N + N images"
+    )
     args = parser.parse_args(argv)
+    if args.inception:
+        return inception_section(args)
     cache_dir = args.cache_dir or tempfile.mkdtemp(prefix="gan-zoo-bench-")
     torch.manual_seed(0)
     data = FashionMNISTData(data_dir=args.data_dir)
@@ -123,6 +132,29 @@ def main(argv: list[str] | None = None) -> dict:
     out.with_suffix(".md").write_text(render(result))
     print(render(result))
     print(f"wrote {out} and {out.with_suffix('.md')}")
+    return result
+
+
+def inception_section(args: argparse.Namespace) -> dict:
+    """Run ``benchmarks.inception_speed`` and put it into the existing result (the domain benchmark is kept)."""
+    out = Path(args.out)
+    result = json.loads(out.read_text()) if out.is_file() else {}
+    start = time.perf_counter()
+    section = inception_speed(FashionMNISTData(data_dir=args.data_dir), args.inception)
+    section.update(
+        command=" ".join(["python -m benchmarks.metrics_bench", *sys.argv[1:]]),
+        cpu_capability=torch.backends.cpu.get_cpu_capability(),
+        processor=platform.processor(),
+        load_average_1m=round(os.getloadavg()[0], 2),
+        wall_time_s=round(time.perf_counter() - start, 1),
+        git_sha=git_sha(),
+    )
+    result["inception_cpu"] = section
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    if "timing_s" in result:
+        out.with_suffix(".md").write_text(render(result))
+    print("\n".join(render_inception_speed(section)))
     return result
 
 
