@@ -3,6 +3,7 @@
 from datamodules.base import ImageDataModule, InMemoryData
 from datamodules.batches import InMemoryBatches
 from datamodules.celeba import CelebAData
+from datamodules.cifar10 import CIFAR10Data
 from datamodules.fashion_mnist import FashionMNISTData
 from datamodules.fashion_pair import FashionMNISTPairData
 from datamodules.gaussian_mixture import GaussianMixtureData, mixture_centers
@@ -11,6 +12,7 @@ from datamodules.unpaired import UnpairedImageData
 
 __all__ = [
     "CelebAData",
+    "CIFAR10Data",
     "FashionMNISTPairData",
     "FashionMNISTData",
     "GaussianMixtureData",

@@ -24,6 +24,7 @@ CONFIGS = sorted(
     str(p.relative_to(ROOT))
     for d in ("wgan", "wgan_gp", "lsgan", "fgan", "hinge")
     for p in (ROOT / "configs" / d).glob("*.yaml")
+    if p.stem != "cifar10"  # built and fitted on a CIFAR-10 fixture in tests/datamodules/test_cifar10.py
 ) + ["configs/gan/ring.yaml"]
 
 

@@ -36,8 +36,9 @@ class NoiseToImageGAN(LatentPrior, AdversarialModule):
     Args:
         latent_dim: size of z.
         n_critic: discriminator updates per generator update.
-        nets: the image net family, ``dcgan`` (default) or ``infogan`` (Lucic et al. 2018's nets; ``width`` is
-            then unused). Vector data always gets MLPs.
+        nets: the image net family, ``dcgan`` (default), ``infogan`` (Lucic et al. 2018's nets) or ``sngan_cnn``
+            (Miyato et al. 2018's standard CNN, Table 3; 32 or 48 px); ``width`` is unused by the last two. Vector
+            data always gets MLPs.
         latent_distribution: the prior of z, ``normal`` (N(0, I), default) or ``uniform`` (U[-1, 1]^d, as
             Lucic et al. 2018 / compare_gan).
         **kwargs: ``AdversarialModule``'s (image_shape, width, norms, optimizer settings, clipping, ...).
