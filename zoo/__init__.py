@@ -25,6 +25,11 @@ MODEL_EXPORTS = (
     "HingeGAN",
     "VAEGAN",
     "CycleGAN",
+    "BEGAN",
+    "EBGAN",
+    "DRAGAN",
+    "SNGAN",
+    "LossSensitiveGAN",
     "AdversarialModule",
     "NoiseToImageGAN",
 )

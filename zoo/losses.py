@@ -13,6 +13,8 @@ Arjovsky et al. 2017 (WGAN, arXiv 1701.07875): Wasserstein critic / generator lo
 Lim & Ye 2017 (arXiv 1705.02894) and Miyato et al. 2018 (arXiv 1802.05957, eq. 16-17): hinge losses.
 Nowozin et al. 2016 (f-GAN, arXiv 1606.00709): f-divergences with their generators f (Table 1), output
     activations g_f and conjugates f* (Table 2), the saddle objective F of eq. (6).
+Zhao et al. 2017 (EBGAN, arXiv 1609.03126): margin loss on autoencoder energies, eq. (1)-(2).
+Berthelot et al. 2017 (BEGAN, arXiv 1703.10717): L_D = L(x) - k_t L(G(z)), the control of k_t, M_global (Section 3.4).
 """
 
 from __future__ import annotations
@@ -315,3 +317,83 @@ def fgan_g(divergence: str | FDivergence, fake_scores: Tensor, update: str = "al
     if update == "saddle":
         return -div.conjugate_of_activation(fake_scores).mean()
     return -div.activation(fake_scores).mean()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Autoencoder discriminators. Their D does not score, it reconstructs: lower reconstruction error = more real.
+# EBGAN (Zhao et al., "Energy-based Generative Adversarial Network", ICLR 2017, arXiv 1609.03126): energies
+# E = D(x) >= 0 per sample, margin loss of eq. (1)-(2). BEGAN (Berthelot et al., "BEGAN: Boundary Equilibrium
+# Generative Adversarial Networks", arXiv 1703.10717, Section 3.4): batch losses L(x), L(G(z)) of the autoencoder,
+# the proportional control of k_t and the convergence measure M_global (Section 3.4.1).
+# ---------------------------------------------------------------------------------------------------------
+
+
+def energy_margin_d(real_energy: Tensor, fake_energy: Tensor, margin: float) -> Tensor:
+    """EBGAN eq. (1), batch-averaged: E D(x) + E [m - D(G(z))]^+, the hinge taken per fake sample.
+
+    The margin applies to the fakes only: real energies are pushed down linearly, fake energies up to m.
+    """
+    return real_energy.mean() + F.relu(margin - fake_energy).mean()
+
+
+def energy_g(fake_energy: Tensor) -> Tensor:
+    """EBGAN eq. (2), batch-averaged: E D(G(z)) (no margin: non-zero gradients also when D(G(z)) >= m)."""
+    return fake_energy.mean()
+
+
+def began_d(real_loss: Tensor, fake_loss: Tensor, k: Tensor | float) -> Tensor:
+    """BEGAN's discriminator loss L_D = L(x) - k_t L(G(z_D)), k_t a constant of the step (no gradient)."""
+    k = k.detach() if isinstance(k, Tensor) else k
+    return real_loss - k * fake_loss
+
+
+def began_k_update(k: Tensor, real_loss: Tensor, fake_loss: Tensor, gamma: float, lambda_k: float) -> Tensor:
+    """BEGAN's proportional control: k_{t+1} = k_t + lambda_k (gamma L(x) - L(G(z_G))), kept in [0, 1]."""
+    balance = gamma * real_loss.detach() - fake_loss.detach()
+    return (k.detach() + lambda_k * balance).clamp(0.0, 1.0)
+
+
+def began_convergence(real_loss: Tensor, fake_loss: Tensor, gamma: float) -> Tensor:
+    """BEGAN's convergence measure M_global = L(x) + |gamma L(x) - L(G(z_G))| (Section 3.4.1)."""
+    real_loss, fake_loss = real_loss.detach(), fake_loss.detach()
+    return real_loss + (gamma * real_loss - fake_loss).abs()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Loss-Sensitive GAN (Qi, "Loss-Sensitive Generative Adversarial Networks on Lipschitz Densities", arXiv
+# 1701.06264). The learned loss function L_theta(x) >= 0 is lower on real samples; in the zoo's convention it is
+# read off the discriminator's score s (higher = more real) as L_theta(x) = max(0, -s(x)) (the reference code,
+# guojunq/lsgan lsgan.lua, ends its loss net with a ReLU). The margin Delta(x, G(z)) is the scaled L1 distance
+# between the matched real and generated samples.
+# ---------------------------------------------------------------------------------------------------------
+
+
+def loss_sensitive_value(scores: Tensor) -> Tensor:
+    """The learned loss L_theta = max(0, -score) per sample: >= 0, zero where D scores a sample as real."""
+    return F.relu(-scores)
+
+
+def l1_margin(real: Tensor, fake: Tensor, scale: float) -> Tensor:
+    """Delta(x_i, G(z_i)) = scale * ||x_i - G(z_i)||_1 for each matched pair i (sum over all pixels), no gradient."""
+    if real.shape != fake.shape:
+        shapes = f"{tuple(real.shape)}, {tuple(fake.shape)}"
+        raise ValueError(f"the margin pairs real and fake samples one to one; got batches shaped {shapes}.")
+    return scale * (real.detach() - fake.detach()).abs().flatten(1).sum(1)
+
+
+def loss_sensitive_d(real_scores: Tensor, fake_scores: Tensor, margins: Tensor, hinge_weight: float) -> Tensor:
+    """S(theta) / lambda for the objective of Algorithm 1, S = E L(x) + lambda E (Delta + L(x) - L(G(z)))_+:
+
+        E_i (Delta_i + L(x_i) - L(G(z_i)))_+ + E_i L(x_i) / lambda,
+
+    the hinge taken per matched pair i. Dividing by lambda (``hinge_weight``) keeps the minimizer and admits
+    lambda = inf (the reference code's unconditional LS-GAN: the E L(x) term has weight gamma = 1 / lambda = 0).
+    """
+    real_loss, fake_loss = loss_sensitive_value(real_scores), loss_sensitive_value(fake_scores)
+    hinge = F.relu(margins + real_loss - fake_loss).mean()
+    return hinge + real_loss.mean() / hinge_weight
+
+
+def loss_sensitive_g(fake_scores: Tensor) -> Tensor:
+    """The generator's objective T = E L_theta(G(z)) (Algorithm 1, generator update)."""
+    return loss_sensitive_value(fake_scores).mean()

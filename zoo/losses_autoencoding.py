@@ -11,6 +11,10 @@ Larsen et al., "Autoencoding beyond pixels using a learned similarity metric", I
     p(Dis_l(x) | z) = N(Dis_l(x) | Dis_l(x~), I), so -log p = 1/2 ||Dis_l(x) - Dis_l(x~)||^2 + const.
 Zhu et al., "Unpaired Image-to-Image Translation using Cycle-Consistent Adversarial Networks", ICCV 2017
     (arXiv 1703.10593), eq. (2): L_cyc = E||F(G(x)) - x||_1 + E||G(F(y)) - y||_1.
+Berthelot et al., "BEGAN: Boundary Equilibrium Generative Adversarial Networks", 2017 (arXiv 1703.10717),
+    Section 3.1: the auto-encoder loss L(v) = |v - D(v)|^eta, eta in {1, 2}.
+Zhao et al., "Energy-based Generative Adversarial Network", ICLR 2017 (arXiv 1609.03126): the energy
+    D(x) = ||Dec(Enc(x)) - x|| (eq. 13) and the pulling-away term on encoder codes (eq. 14).
 """
 
 from __future__ import annotations
@@ -57,3 +61,66 @@ def reparameterize(mu: Tensor, logvar: Tensor, noise: Tensor | None = None) -> T
     """z = mu + sigma * eps with eps ~ N(0, I) (Kingma & Welling 2014, Section 2.4); ``noise`` fixes eps."""
     eps = torch.randn_like(mu) if noise is None else noise
     return mu + (0.5 * logvar).exp() * eps
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Autoencoder discriminators: BEGAN (Berthelot et al., "BEGAN: Boundary Equilibrium Generative Adversarial
+# Networks", arXiv 1703.10717) and EBGAN (Zhao et al., "Energy-based Generative Adversarial Network", ICLR 2017,
+# arXiv 1609.03126). D(v) is the autoencoder's reconstruction of v, h = Enc(v) its code.
+# ---------------------------------------------------------------------------------------------------------
+
+#: EBGAN energies: ``norm`` = ||Dec(Enc(x)) - x||_2 over the sample (eq. 13 as printed), ``mse`` = its square
+#: divided by the number of entries (the per-sample mean squared error)
+RECONSTRUCTION_ENERGIES = ("norm", "mse")
+
+
+def _same_shape(original: Tensor, reconstructed: Tensor) -> None:
+    if original.shape != reconstructed.shape:
+        raise ValueError(
+            f"original {tuple(original.shape)} and reconstruction {tuple(reconstructed.shape)} differ in shape."
+        )
+
+
+def pixelwise_reconstruction_loss(original: Tensor, reconstructed: Tensor, eta: int = 1) -> Tensor:
+    """BEGAN's auto-encoder loss L(v) = |v - D(v)|^eta (Section 3.1), averaged over pixels and the batch.
+
+    ``eta`` is the paper's target norm, 1 or 2: eta = 1 is the mean absolute error, eta = 2 the mean squared error.
+    """
+    _same_shape(original, reconstructed)
+    if eta not in (1, 2):
+        raise ValueError(f"eta must be 1 or 2 (BEGAN's target norm, Section 3.1), got {eta!r}.")
+    return (reconstructed - original).abs().pow(eta).mean()
+
+
+def reconstruction_energy(original: Tensor, reconstructed: Tensor, kind: str = "norm") -> Tensor:
+    """EBGAN's energy of each sample, D(x) = ||Dec(Enc(x)) - x|| (eq. 13), shape (N,).
+
+    ``kind="norm"``: the Euclidean norm over all entries of the sample, as eq. 13 is printed; ``kind="mse"``: the
+    mean squared error over the sample's entries (= norm^2 / entries).
+    """
+    _same_shape(original, reconstructed)
+    if kind not in RECONSTRUCTION_ENERGIES:
+        raise ValueError(f"unknown reconstruction energy {kind!r}; valid choices: 'norm', 'mse'.")
+    diff = (reconstructed - original).flatten(1)
+    if kind == "mse":
+        return diff.pow(2).mean(1)
+    return torch.linalg.vector_norm(diff, dim=1)  # its gradient at a perfect reconstruction is 0, not NaN
+
+
+def pulling_away_term(codes: Tensor, eps: float = 1e-12) -> Tensor:
+    """EBGAN's pulling-away term (eq. 14) on a batch of codes S (N, s), one row per sample:
+
+        f_PT(S) = 1 / (N (N - 1)) sum_i sum_{j != i} (S_i^T S_j / (||S_i|| ||S_j||))^2,
+
+    the mean squared cosine similarity over ordered pairs of distinct samples: 0 for pairwise orthogonal codes,
+    1 for parallel (or anti-parallel) ones, invariant to the scale of each code. A batch of fewer than two
+    samples has no pairs: 0. Codes of norm below ``eps`` count as orthogonal to every other code.
+    """
+    if codes.dim() != 2:
+        raise ValueError(f"codes must be shaped (N, code_dim), got {tuple(codes.shape)}.")
+    n = len(codes)
+    if n < 2:
+        return codes.sum() * 0.0
+    unit = codes / codes.norm(dim=1, keepdim=True).clamp_min(eps)
+    cosine_squared = (unit @ unit.T).pow(2)
+    return (cosine_squared.sum() - cosine_squared.diagonal().sum()) / (n * (n - 1))

@@ -172,6 +172,11 @@ PAPER_LINE_TESTS: dict[str, str] = {
     "HingeGAN": "tests/zoo/test_paper_lines.py",
     "VAEGAN": "tests/zoo/test_vaegan_paper_lines.py",
     "CycleGAN": "tests/zoo/test_cyclegan_paper_lines.py",
+    "BEGAN": "tests/zoo/test_began.py",
+    "EBGAN": "tests/zoo/test_ebgan.py",
+    "DRAGAN": "tests/zoo/test_dragan.py",
+    "SNGAN": "tests/zoo/test_sngan.py",
+    "LossSensitiveGAN": "tests/zoo/test_loss_sensitive.py",
 }
 NOISE_TO_IMAGE = [GAN, WGAN, WGANGP, LSGAN, FGAN, HingeGAN]
 

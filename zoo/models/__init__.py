@@ -8,12 +8,17 @@ WGAN, WGAN-GP, LSGAN, f-GAN and hinge GAN; VAE-GAN and CycleGAN build on the mec
 import zoo.strategies  # noqa: F401  (registers Trainer(strategy="gan_ddp"))
 from zoo import MODEL_EXPORTS
 from zoo.models.base import AdversarialModule as AdversarialModule
+from zoo.models.began import BEGAN as BEGAN
 from zoo.models.cyclegan import CycleGAN as CycleGAN
+from zoo.models.dragan import DRAGAN as DRAGAN
+from zoo.models.ebgan import EBGAN as EBGAN
 from zoo.models.fgan import FGAN as FGAN
 from zoo.models.gan import GAN as GAN
 from zoo.models.hinge import HingeGAN as HingeGAN
+from zoo.models.loss_sensitive import LossSensitiveGAN as LossSensitiveGAN
 from zoo.models.lsgan import LSGAN as LSGAN
 from zoo.models.noise_to_image import NoiseToImageGAN as NoiseToImageGAN
+from zoo.models.sngan import SNGAN as SNGAN
 from zoo.models.vaegan import VAEGAN as VAEGAN
 from zoo.models.wgan import WGAN as WGAN
 from zoo.models.wgan_gp import WGANGP as WGANGP
