@@ -4,6 +4,7 @@
 from callbacks.checkpoint import ZooCheckpoint
 from callbacks.divergence import DivergenceGuard, TrainingDivergedError
 from callbacks.metrics import GenerativeMetrics
+from callbacks.run_outputs import RunOutputs
 from callbacks.sample_grid import SampleGrid
 from callbacks.summary import TrainingSummary
 from callbacks.toy_metrics import ToyModeMetrics, mode_metrics
@@ -11,6 +12,7 @@ from callbacks.toy_metrics import ToyModeMetrics, mode_metrics
 __all__ = [
     "DivergenceGuard",
     "GenerativeMetrics",
+    "RunOutputs",
     "SampleGrid",
     "ToyModeMetrics",
     "TrainingDivergedError",

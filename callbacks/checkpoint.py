@@ -11,6 +11,10 @@ import lightning as L
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
+from callbacks.run_outputs import require_writable_folder
+
+CHECKPOINT_OPTION = "--checkpoint.dirpath (ZooCheckpoint(dirpath=...))"
+
 # Lightning warns that under manual optimization a step-interval checkpoint holds the state *after* the
 # step. That is what we want: the checkpoint is taken between training steps, and resume continues from it.
 warnings.filterwarnings("ignore", message=".*ModelCheckpoint with manual optimization.*")
@@ -42,20 +46,17 @@ class ZooCheckpoint(ModelCheckpoint):
         self._default_dir(trainer)
         return super()._find_last_checkpoints(trainer)
 
+    def output_folders(self, trainer: L.Trainer) -> list[tuple[str, str, str]]:
+        """The folder this callback writes, for ``RunOutputs``' check before the first step."""
+        return [
+            ("checkpoints", self.dirpath or os.path.join(trainer.default_root_dir, "checkpoints"), CHECKPOINT_OPTION)
+        ]
+
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         self._default_dir(trainer)
         if trainer.is_global_zero:
-            try:
-                os.makedirs(self.dirpath, exist_ok=True)
-                probe = os.path.join(self.dirpath, ".write-probe")
-                with open(probe, "wb"):
-                    pass
-                os.remove(probe)
-            except OSError as err:
-                raise PermissionError(
-                    f"cannot write checkpoints to {self.dirpath} ({err.strerror}): choose a writable "
-                    "--trainer.default_root_dir (Trainer(default_root_dir=...)) or --checkpoint.dirpath."
-                ) from err
+            require_writable_folder(self.dirpath, "checkpoints", CHECKPOINT_OPTION)
+            os.makedirs(self.dirpath, exist_ok=True)
         super().setup(trainer, pl_module, stage)
 
     def _save_checkpoint(self, trainer: L.Trainer, filepath: str) -> None:

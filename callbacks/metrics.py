@@ -6,12 +6,13 @@ hold, is documented there).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import lightning as L
 import torch
 
-from callbacks.metrics_file import contribute
+from callbacks.metrics_file import contribute, metrics_json_path
 from callbacks.steps import generator_steps
 from zoo.metrics.evaluation import evaluate_generator, require_logits_for_is
 from zoo.metrics.extractors import FeatureExtractor
@@ -71,6 +72,10 @@ class GenerativeMetrics(L.Callback):
         self._last_step = -1
 
     # ---------------------------------------------------------------- setup
+    def output_folders(self, trainer: L.Trainer) -> list[tuple[str, Path, str]]:
+        """The folder of this callback's ``metrics.json``, for ``RunOutputs``' check before the first step."""
+        return [("metrics.json", metrics_json_path(trainer, self.json_path).parent, "GenerativeMetrics(json_path=...)")]
+
     def build_extractor(self) -> FeatureExtractor:
         if self._extractor is None:
             self._extractor = self.settings.build_extractor()

@@ -8,6 +8,7 @@ from typing import Any
 import lightning as L
 import torch
 from lightning.pytorch.loggers import Logger, TensorBoardLogger, WandbLogger
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 from torch import Tensor
 from torchvision.utils import make_grid, save_image
 
@@ -72,6 +73,14 @@ class SampleGrid(L.Callback):
         save_image(grid, path)
         return grid
 
+    def folder(self, trainer: L.Trainer) -> Path:
+        """Where the grids go: ``dirpath``, or ``<trainer.default_root_dir>/samples``."""
+        return Path(self.dirpath or Path(trainer.default_root_dir) / "samples")
+
+    def output_folders(self, trainer: L.Trainer) -> list[tuple[str, Path, str]]:
+        """The folder this callback writes, for ``RunOutputs``' check before the first step."""
+        return [("sample grids", self.folder(trainer), "--sample_grid.dirpath (SampleGrid(dirpath=...))")]
+
     def save(self, trainer: L.Trainer, pl_module: L.LightningModule) -> Path | None:
         image_shape = getattr(pl_module, "image_shape", None)
         if image_shape is None or len(image_shape) != 3:
@@ -83,7 +92,7 @@ class SampleGrid(L.Callback):
         grid = self.grid(pl_module)
         if not trainer.is_global_zero:
             return None
-        out = Path(self.dirpath or Path(trainer.default_root_dir) / "samples")
+        out = self.folder(trainer)
         out.mkdir(parents=True, exist_ok=True)
         path = out / f"step_{step:07d}.png"
         save_image(grid, path)
@@ -99,3 +108,7 @@ class SampleGrid(L.Callback):
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self.save(trainer, pl_module)
+
+    def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
+        if isinstance(exception, SIGTERMException):  # preempted: leave the grid a normal end leaves
+            self.save(trainer, pl_module)

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import platform
 import time
+from pathlib import Path
 from typing import Any
 
 import lightning as L
 import torch
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 
-from callbacks.metrics_file import contribute
+from callbacks.metrics_file import contribute, metrics_json_path
 from callbacks.steps import generator_steps
 
 
 class TrainingSummary(L.Callback):
-    """At the end of ``fit``, write the last logged metrics, step counters and wall time as JSON.
+    """At the end of ``fit``, write the last logged metrics, step counters and wall time as JSON, with ``"status"``
+    ``"completed"``; a run stopped by SIGTERM writes the same with ``"status": "interrupted (SIGTERM)"``.
 
     Written through ``callbacks.metrics_file`` (one writer: the other callbacks' parts of the same fit are kept,
     whatever order the callbacks run in). Default path: ``<trainer.default_root_dir>/metrics.json``.
@@ -51,6 +54,17 @@ class TrainingSummary(L.Callback):
             },
         }
 
-    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        summary = self.summary(trainer, pl_module)
+    def output_folders(self, trainer: L.Trainer) -> list[tuple[str, Path, str]]:
+        """The folder this callback writes, for ``RunOutputs``' check before the first step."""
+        return [("metrics.json", metrics_json_path(trainer, self.path).parent, "--summary.path")]
+
+    def write(self, trainer: L.Trainer, pl_module: L.LightningModule, status: str) -> None:
+        summary = {**self.summary(trainer, pl_module), "status": status}
         contribute(trainer, summary, metrics=summary["metrics"], path=self.path)
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.write(trainer, pl_module, "completed")
+
+    def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
+        if isinstance(exception, SIGTERMException):  # preempted: the summary a normal end writes, marked as such
+            self.write(trainer, pl_module, "interrupted (SIGTERM)")

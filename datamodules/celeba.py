@@ -19,7 +19,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
 from datamodules.base import ImageDataModule, shuffled_loader, to_unit_range
-from datamodules.image_io import center_crop, read_image, resize_image
+from datamodules.image_io import center_crop, read_image, resize_image, verify_images
 from zoo.validation import require_at_least, require_choice
 
 SPLITS = {"train": 0, "valid": 1, "test": 2}
@@ -52,6 +52,9 @@ class CelebAData(ImageDataModule):
         image_size: 32 or 64 (default, the paper's) pixels.
         crop_size: side of the center crop taken before resizing.
         batch_size, seed: see ``ImageDataModule``; ``num_workers``: DataLoader workers.
+        scan_images: at setup, open and verify every training image's header (``image_io.verify_images``, about
+            20 s for the 162,770 files with a warm file cache), so an unreadable or missing file is named before
+            training starts.
     """
 
     num_classes = 0
@@ -65,6 +68,7 @@ class CelebAData(ImageDataModule):
         batch_size: int = 64,
         num_workers: int = 4,
         seed: int = 0,
+        scan_images: bool = True,
     ) -> None:
         super().__init__(batch_size=batch_size, seed=seed)
         require_choice("image_size", image_size, (32, 64))
@@ -76,7 +80,9 @@ class CelebAData(ImageDataModule):
         self.crop_size = crop_size
         self.num_workers = num_workers
         self.image_shape = (3, image_size, image_size)
+        self.scan_images = scan_images
         self._split_files: dict[str, list[Path]] = {}
+        self._scanned = False
 
     @property
     def folder(self) -> Path:
@@ -127,7 +133,10 @@ class CelebAData(ImageDataModule):
         return self._split_files[split]
 
     def setup(self, stage: str | None = None) -> None:
-        self.files("train")
+        files = self.files("train")
+        if self.scan_images and not self._scanned and stage in (None, "fit"):
+            verify_images(files, str(self.folder / IMAGE_DIR))
+            self._scanned = True
 
     def train_dataloader(self) -> DataLoader:
         dataset = CelebAImages(self.files("train"), self.crop_size, self.image_size)

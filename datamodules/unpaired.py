@@ -20,7 +20,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
 from datamodules.base import DOMAINS, TwoDomainData, shuffled_loader, to_unit_range
-from datamodules.image_io import list_images, read_image, resize_image
+from datamodules.image_io import list_images, read_image, resize_image, verify_images
 from zoo.validation import require_at_least, require_choice
 
 SPLITS = ("train", "test")
@@ -90,6 +90,8 @@ class UnpairedImageData(TwoDomainData):
         batch_size: the paper uses 1.
         num_workers: DataLoader workers.
         seed: seeds the shuffling of domain A.
+        scan_images: at setup, open and verify every training image's header (``image_io.verify_images``), so
+            an unreadable file is named before training starts rather than when a batch reaches it.
     """
 
     def __init__(
@@ -102,6 +104,7 @@ class UnpairedImageData(TwoDomainData):
         batch_size: int = 1,
         num_workers: int = 4,
         seed: int = 0,
+        scan_images: bool = True,
     ) -> None:
         super().__init__(batch_size=batch_size, seed=seed)
         require_choice("channels", channels, (1, 3))
@@ -119,7 +122,9 @@ class UnpairedImageData(TwoDomainData):
         self.flip = flip
         self.num_workers = num_workers
         self.image_shape = (channels, crop_size, crop_size)
+        self.scan_images = scan_images
         self._files: dict[str, list[Path]] = {}
+        self._scanned = False
 
     def files(self, split: str, domain: str) -> list[Path]:
         """Image paths of ``split`` ("train"/"test") and ``domain`` ("A"/"B")."""
@@ -151,6 +156,10 @@ class UnpairedImageData(TwoDomainData):
 
     def setup(self, stage: str | None = None) -> None:
         self.prepare_data()
+        if self.scan_images and not self._scanned and stage in (None, "fit"):
+            for domain in DOMAINS:
+                verify_images(self.files("train", domain), str(self.root / f"train{domain}"))
+            self._scanned = True
 
     def train_dataloader(self) -> DataLoader:
         return shuffled_loader(self.dataset("train"), self.batch_size, self.seed, self.num_workers, str(self.root))

@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import torch
 from torch import Tensor, nn
+
+
+def require_count(name: str, n: Any) -> int:
+    """``n`` as an int if it is a positive whole number; otherwise ``TypeError`` (not an integer) or ``ValueError``
+    (zero or negative), naming ``name`` and the value."""
+    try:
+        if isinstance(n, bool):
+            raise TypeError
+        count = operator.index(n)
+    except TypeError:
+        kind = type(n).__name__
+        raise TypeError(f"{name} must be a positive int (a number of samples), got {n!r} ({kind}).") from None
+    if count < 1:
+        raise ValueError(f"{name} must be a positive int (a number of samples), got {count}.")
+    return count
 
 
 @contextmanager
@@ -25,11 +42,13 @@ def eval_mode(*nets: nn.Module) -> Iterator[None]:
 
 def fixed_z(model: nn.Module, n: int, seed: int) -> Tensor:
     """The n latent codes ``model.sample_z`` draws from a generator seeded with ``seed`` (same z every call)."""
+    n = require_count("n", n)
     return model.sample_z(n, generator=torch.Generator().manual_seed(seed))
 
 
 def generate_batches(generator: nn.Module, z: Tensor, batch_size: int) -> Iterator[Tensor]:
     """``generator(z)`` in eval mode, without gradients, ``batch_size`` codes at a time (float32)."""
+    batch_size = require_count("batch_size", batch_size)
     with eval_mode(generator):
         for chunk in z.split(batch_size):
             with torch.no_grad():

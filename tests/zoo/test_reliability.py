@@ -125,7 +125,7 @@ def test_unwritable_output_directory_names_the_fix(fashion_dir, tmp_path):
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message on a machine without GPUs")
 def test_gpu_request_without_gpu_names_the_fix():
-    with pytest.raises(ValueError, match="no CUDA GPU is visible: use --trainer.accelerator cpu"):
+    with pytest.raises(SystemExit, match="no CUDA GPU is visible: use --trainer.accelerator cpu"):
         cli_main(["fit", "--model", "GAN", "--data", "FashionMNISTData", "--trainer.accelerator", "gpu"])
 
 

@@ -21,20 +21,38 @@ choose; VAE-GAN and CycleGAN build on this class directly.
 
 from __future__ import annotations
 
+import inspect
+import math
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 import lightning as L
 import torch
+from lightning.pytorch.utilities import rank_zero_info
 from torch import Tensor, nn
 from torch.optim import Optimizer
 
-from zoo.models import ddp_nets
+from zoo import checkpoints
+from zoo.models import ddp_nets, resume
 from zoo.rng import rng_states, set_rng_states
-from zoo.validation import require_at_least, require_choice, require_positive
+from zoo.validation import require_at_least, require_choice, require_finite, require_positive
 
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 SCHEDULER_INTERVALS = ("epoch", "g_step")
+
+
+def _infinite_defaults(cls: type) -> set[str]:
+    """``__init__`` arguments along ``cls``'s chain whose default is ``inf`` or ``-inf``."""
+    names = set()
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is not None and issubclass(klass, AdversarialModule):
+            for name, param in inspect.signature(init).parameters.items():
+                default = param.default
+                if isinstance(default, float) and math.isinf(default):
+                    names.add(name)
+    return names
 
 
 class AdversarialModule(L.LightningModule):
@@ -54,6 +72,8 @@ class AdversarialModule(L.LightningModule):
 
     #: when the schedulers are stepped: once per ``epoch`` or after every generator update
     scheduler_interval: str = "epoch"
+    #: hyperparameters a checkpoint fixes: resuming with other values is refused (``zoo.models.resume``)
+    resume_fixed_hparams: frozenset[str] = resume.FIXED_HPARAMS
 
     def __init__(
         self,
@@ -70,6 +90,16 @@ class AdversarialModule(L.LightningModule):
         compile: bool | str = False,
     ) -> None:
         super().__init__()
+        if image_shape is not None:
+            image_shape = [int(s) for s in image_shape]
+        self.save_hyperparameters()  # collects the arguments of every __init__ in the chain, the variant's too
+        # inf/nan in any float hyperparameter (lr, betas, loss weights, clip values, ...) of any variant; an argument
+        # whose default is infinite (a limit the paper names) keeps accepting that infinity
+        require_finite(
+            self.hparams,
+            "inf and nan train to non-finite weights; pass a finite value.",
+            _infinite_defaults(type(self)),
+        )
         require_positive("lr", lr, "Pass a positive learning rate, e.g. lr=2e-4.")
         if lr_d is not None:
             require_positive("lr_d", lr_d, "Pass a positive learning rate, or None to reuse lr.")
@@ -77,9 +107,6 @@ class AdversarialModule(L.LightningModule):
         require_choice("optimizer", optimizer, OPTIMIZERS)
         if grad_clip_val is not None:
             require_positive("grad_clip_val", grad_clip_val, "Use None to disable clipping.")
-        if image_shape is not None:
-            image_shape = [int(s) for s in image_shape]
-        self.save_hyperparameters()
         self.automatic_optimization = False
         self.generator: nn.Module | None = None
         self.discriminator: nn.Module | None = None
@@ -233,6 +260,7 @@ class AdversarialModule(L.LightningModule):
         states = self.__dict__.pop("_rng_to_restore", None)
         if states is not None:
             set_rng_states(states)
+        self._apply_resume_changes()
 
     def on_train_epoch_end(self) -> None:
         if self.scheduler_interval == "epoch":
@@ -273,20 +301,58 @@ class AdversarialModule(L.LightningModule):
         }
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        variant = checkpoint.get("variant", type(self).__name__)
-        if variant != type(self).__name__:
-            raise ValueError(
-                f"this checkpoint holds a {variant}, not a {type(self).__name__}: load it with "
-                f"{variant}.load_from_checkpoint or zoo.checkpoints.load_variant."
-            )
-        saved_shape = checkpoint.get("hyper_parameters", {}).get("image_shape")
-        if saved_shape is not None and self.image_shape is not None and tuple(saved_shape) != self.image_shape:
-            raise ValueError(
-                f"this checkpoint was trained on image_shape={tuple(saved_shape)} but the model is built for "
-                f"{self.image_shape}: resume with data of the checkpoint's shape."
-            )
+        # Another variant, image shape or net is refused before any state is restored; the other changed
+        # hyperparameters hold (optimizer settings are applied to the restored optimizers in on_train_start).
+        path = getattr(self._trainer, "ckpt_path", None) if self._trainer is not None else None
+        self.resume_changes = resume.check_resume(self, checkpoint, f"checkpoint {path}" if path else "this checkpoint")
         self._rng_to_restore = checkpoint.get("rng_states")
         counters = checkpoint.get("adversarial_counters", {})
         self.d_steps = int(counters.get("d_steps", 0))
         self.g_steps = int(counters.get("g_steps", 0))
-        self._micro_batch = int(counters.get("d_micro", 0))
+        self._micro_batch = int(counters.get("d_micro", 0)) % self.hparams.accumulate_grad_batches
+
+    def _apply_resume_changes(self) -> None:
+        """After a resume restored the optimizers: give them the model's learning rates and betas; log every
+        hyperparameter that differs from the checkpoint's."""
+        changes = self.__dict__.pop("resume_changes", None)
+        if not changes or self._trainer is None:
+            return
+        kinds = {name: resume.resume_kind(name, self.resume_fixed_hparams) for name in changes}
+        if "optimizer" in kinds.values():
+            resume.apply_optimizer_settings(
+                self.trainer.optimizers,
+                [lr for _, lr in self.optimizer_parameters()],
+                self.hparams.betas,
+                [config.scheduler for config in self.trainer.lr_scheduler_configs],
+                set_betas="betas" in changes,
+            )
+        self.__dict__["applied_resume_changes"] = changes
+        rank_zero_info(f"Resumed {type(self).__name__} with changed hyperparameters: {resume.format_changes(changes)}.")
+
+    @classmethod
+    def load_from_checkpoint(  # type: ignore[override]
+        cls,
+        checkpoint_path: str | Path | IO,
+        map_location: Any = None,
+        hparams_file: str | Path | None = None,
+        strict: bool | None = None,
+        weights_only: bool | None = True,
+        **kwargs: Any,
+    ) -> Any:
+        """Lightning's ``load_from_checkpoint`` behind the zoo's loader: the file is read with
+        ``zoo.checkpoints.read_checkpoint`` first (one clear error for missing, empty, corrupt, foreign or
+        code-holding files; ``weights_only=True`` unless you pass ``False`` for a file you trust) and must hold
+        this variant (``AdversarialModule.load_from_checkpoint`` loads whichever variant it holds)."""
+        if isinstance(checkpoint_path, str | Path) and "://" not in str(checkpoint_path):
+            checkpoint = checkpoints.read_checkpoint(checkpoint_path, weights_only=weights_only is not False)
+            variant = checkpoints.get_variant(checkpoints.checkpoint_variant(checkpoint, checkpoint_path))
+            del checkpoint
+            if variant is not cls:
+                if not issubclass(variant, cls):
+                    raise ValueError(
+                        f"checkpoint {checkpoint_path} holds a {variant.__name__}, not a {cls.__name__}: load it "
+                        f"with {variant.__name__}.load_from_checkpoint or zoo.checkpoints.load_variant."
+                    )
+                cls = variant
+        load = super(AdversarialModule, cls).load_from_checkpoint  # noqa: UP008  (Lightning's, on the variant)
+        return load(checkpoint_path, map_location, hparams_file, strict, weights_only=weights_only, **kwargs)

@@ -7,6 +7,7 @@ import torch
 from torch import Tensor, nn
 
 from zoo import nets
+from zoo.sampling import require_count
 from zoo.validation import require_at_least
 
 #: the priors p(z) a generator can be fed from: N(0, I) (the zoo's default) or U[-1, 1]^d (Lucic et al. 2018)
@@ -34,6 +35,7 @@ class LatentPrior:
     def sample_z(self, n: int, generator: torch.Generator | None = None) -> Tensor:
         """n latent codes z ~ N(0, I) (or U[-1, 1]^d with ``latent_distribution="uniform"``) on the module's
         device (``generator`` seeds them reproducibly)."""
+        n = require_count("n", n)
         device = generator.device if generator is not None else self.device
         shape = (n, self.hparams.latent_dim)
         if self.hparams.get("latent_distribution", "normal") == "uniform":
@@ -46,5 +48,5 @@ class LatentPrior:
         return self.generator(z)
 
     def generate(self, n: int) -> Tensor:
-        """n samples G(z) with fresh z (gradients flow unless the caller disables them)."""
+        """n samples G(z) with fresh z (gradients flow unless the caller disables them); n: a positive int."""
         return self.generator(self.sample_z(n))

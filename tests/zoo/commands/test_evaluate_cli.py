@@ -52,5 +52,5 @@ def test_evaluate_subset_of_metrics_and_bad_arguments(checkpoint, tmp_path, fash
         run(checkpoint, tmp_path, "--metrics", "fid,lpips")
     with pytest.raises(SystemExit, match="unknown --data"):
         run(checkpoint, tmp_path, "--data", "NoSuchData")
-    with pytest.raises(FileNotFoundError, match="does not exist"):
+    with pytest.raises(SystemExit, match="does not exist"):
         main(["evaluate", "--ckpt", str(tmp_path / "missing.ckpt")])
