@@ -344,10 +344,6 @@ def test_configs_build_through_the_cli(config, tmp_path, fashion_dir):
 
 
 def test_cifar10_config_is_the_papers_standard_cnn_setting(tmp_path, fashion_dir):
-    import datamodules
-
-    if not hasattr(datamodules, "CIFAR10Data") or "sngan_cnn" not in IMAGE_NETS:
-        pytest.skip("needs datamodules.CIFAR10Data and nets='sngan_cnn'")
     model, data = built_from_config("configs/sngan/cifar10.yaml", tmp_path, fashion_dir)
     hp = model.hparams
     assert type(model) is SNGAN and type(data).__name__ == "CIFAR10Data"
