@@ -41,12 +41,16 @@ def gaussian_nll(target: Tensor, mean: Tensor) -> Tensor:
     return 0.5 * (target - mean).pow(2).flatten(1).sum(1).mean()
 
 
-def l1_reconstruction(original: Tensor, reconstructed: Tensor) -> Tensor:
-    """Mean absolute error E||reconstructed - original||_1 (per pixel, as the CycleGAN reference code)."""
+def _same_shape(original: Tensor, reconstructed: Tensor) -> None:
     if original.shape != reconstructed.shape:
         raise ValueError(
             f"original {tuple(original.shape)} and reconstruction {tuple(reconstructed.shape)} differ in shape."
         )
+
+
+def l1_reconstruction(original: Tensor, reconstructed: Tensor) -> Tensor:
+    """Mean absolute error E||reconstructed - original||_1 (per pixel, as the CycleGAN reference code)."""
+    _same_shape(original, reconstructed)
     return (reconstructed - original).abs().mean()
 
 
@@ -72,13 +76,6 @@ def reparameterize(mu: Tensor, logvar: Tensor, noise: Tensor | None = None) -> T
 #: EBGAN energies: ``norm`` = ||Dec(Enc(x)) - x||_2 over the sample (eq. 13 as printed), ``mse`` = its square
 #: divided by the number of entries (the per-sample mean squared error)
 RECONSTRUCTION_ENERGIES = ("norm", "mse")
-
-
-def _same_shape(original: Tensor, reconstructed: Tensor) -> None:
-    if original.shape != reconstructed.shape:
-        raise ValueError(
-            f"original {tuple(original.shape)} and reconstruction {tuple(reconstructed.shape)} differ in shape."
-        )
 
 
 def pixelwise_reconstruction_loss(original: Tensor, reconstructed: Tensor, eta: int = 1) -> Tensor:

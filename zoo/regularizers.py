@@ -40,6 +40,12 @@ def interpolates(real: Tensor, fake: Tensor, generator: torch.Generator | None =
     return eps * real.detach() + (1.0 - eps) * fake.detach()
 
 
+def gradient_norm_penalty(critic: nn.Module, points: Tensor, target: float = 1.0) -> Tensor:
+    """E[(||grad_x D(x)||_2 - target)^2] at the given points, one norm per sample, differentiable in the critic."""
+    grad = _input_gradients(critic, points.detach().requires_grad_(True))
+    return (grad.norm(2, dim=1) - target).pow(2).mean()
+
+
 def gradient_penalty(
     critic: nn.Module,
     real: Tensor,
@@ -52,9 +58,7 @@ def gradient_penalty(
     The gradient is taken with ``create_graph=True``, so the returned scalar is differentiable w.r.t. the
     critic's parameters. Multiply by lambda (the paper's 10) in the variant.
     """
-    x_hat = interpolates(real, fake, generator).requires_grad_(True)
-    grad = _input_gradients(critic, x_hat)
-    return (grad.norm(2, dim=1) - target).pow(2).mean()
+    return gradient_norm_penalty(critic, interpolates(real, fake, generator), target)
 
 
 def r1_penalty(critic: nn.Module, real: Tensor) -> Tensor:
@@ -78,12 +82,6 @@ def clip_weights_(module: nn.Module, clip_value: float) -> None:
 # weight decay on the loss function, its Lipschitz regularization. SN-GAN (Miyato et al., "Spectral
 # Normalization for Generative Adversarial Networks", ICLR 2018, arXiv 1802.05957): W_SN = W / sigma(W), eq. (8).
 # ---------------------------------------------------------------------------------------------------------
-
-
-def gradient_norm_penalty(critic: nn.Module, points: Tensor, target: float = 1.0) -> Tensor:
-    """E[(||grad_x D(x)||_2 - target)^2] at the given points, one norm per sample, differentiable in the critic."""
-    grad = _input_gradients(critic, points.detach().requires_grad_(True))
-    return (grad.norm(2, dim=1) - target).pow(2).mean()
 
 
 def perturbed_reals(real: Tensor, scale: float = 0.5, generator: torch.Generator | None = None) -> Tensor:

@@ -59,6 +59,8 @@ def test_cycle_loss_zero_for_identity_generators_positive_otherwise():
     assert model.cycle_loss(a, b).item() == 0.0
     forward, backward = cycle_consistency(a, a + 0.5, b, b)
     assert forward.item() == pytest.approx(0.5) and backward.item() == 0.0
+    with pytest.raises(ValueError, match="differ in shape"):  # a 1- vs 3-channel pair would broadcast silently
+        cycle_consistency(a, a.expand(-1, 3, -1, -1), b, b)
 
 
 # ------------------------------------------------------------------------------------------- image pool
