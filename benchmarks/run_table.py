@@ -90,14 +90,25 @@ def resumable(work: Path, resolved: dict[str, Any]) -> Path | None:
     return None
 
 
+def snapshots_dir(cell_path: Path) -> Path:
+    """Where a cell keeps its generator snapshots (``<results>/<table>/.generators/<cell>``, not committed)."""
+    return cell_path.parent / ".generators" / cell_path.stem
+
+
 def train_cell(
-    resolved: dict[str, Any], work: Path | None = None, checkpoint_every: int | None = None
+    resolved: dict[str, Any],
+    work: Path | None = None,
+    checkpoint_every: int | None = None,
+    snapshots: dict[str, Any] | None = None,
+    snapshot_dir: Path | None = None,
 ) -> tuple[Any, Any, dict[str, Any]]:
     """Seed, build and train one cell's model; returns (model, datamodule, training record).
 
     With ``work`` and ``checkpoint_every`` (optimizer steps), the cell saves ``work/last.ckpt`` as it trains and a
     later run of the same configuration resumes from it (the zoo's resume is exact: the finished cell equals an
-    uninterrupted one).
+    uninterrupted one). With ``snapshots`` (the spec's ``generator_snapshots: {counter: d_steps, at: [...]}``)
+    and ``snapshot_dir``, the generator is also kept at those step counts (``callbacks.GeneratorSnapshots``),
+    and these files outlive the cell, so its intermediate generators can be scored later.
     """
     import lightning as L
 
@@ -122,6 +133,10 @@ def train_cell(
         work.mkdir(parents=True, exist_ok=True)
         (work / "resolved.json").write_text(json.dumps(resolved, indent=1) + "\n")
         callbacks.append(ZooCheckpoint(every_n_train_steps=checkpoint_every, dirpath=str(work)))
+    if snapshots and snapshot_dir is not None:
+        from callbacks.generator_snapshots import GeneratorSnapshots
+
+        callbacks.append(GeneratorSnapshots(snapshot_dir, snapshots["at"], snapshots.get("counter", "d_steps")))
     if resolved["trainer"].get("accelerator") != "cpu":
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # deterministic cuBLAS
     trainer = L.Trainer(
@@ -191,7 +206,13 @@ def run_cell(
     """Train, evaluate and write one cell (and, for image cells, its sample grid); returns its JSON."""
     start = time.perf_counter()
     work = work_dir(cell["path"])
-    model, data, record = train_cell(cell["resolved"], work, spec.get("checkpoint_every_n_train_steps"))
+    model, data, record = train_cell(
+        cell["resolved"],
+        work,
+        spec.get("checkpoint_every_n_train_steps"),
+        spec.get("generator_snapshots"),
+        snapshots_dir(cell["path"]),
+    )
     t_eval = time.perf_counter()
     accelerator = str(cell["resolved"]["trainer"].get("accelerator", "cpu"))
     evaluation_spec = cell["resolved"]["evaluation"]

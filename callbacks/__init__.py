@@ -3,6 +3,7 @@
 
 from callbacks.checkpoint import ZooCheckpoint
 from callbacks.divergence import DivergenceGuard, TrainingDivergedError
+from callbacks.generator_snapshots import GeneratorSnapshots, load_snapshot
 from callbacks.metrics import GenerativeMetrics
 from callbacks.run_outputs import RunOutputs
 from callbacks.sample_grid import SampleGrid
@@ -10,6 +11,8 @@ from callbacks.summary import TrainingSummary
 from callbacks.toy_metrics import ToyModeMetrics, mode_metrics
 
 __all__ = [
+    "GeneratorSnapshots",
+    "load_snapshot",
     "DivergenceGuard",
     "GenerativeMetrics",
     "RunOutputs",

@@ -7,6 +7,7 @@ import hashlib
 import json
 
 import pytest
+import torch
 import yaml
 
 import benchmarks.run_table as run_table_module
@@ -196,11 +197,13 @@ def test_an_image_cell_records_the_extractor_hash_and_sample_counts(tmp_path, mo
 
 def test_an_interrupted_cell_resumes_from_its_own_checkpoint_and_equals_an_uninterrupted_one(tmp_path, monkeypatch):
     """A cell killed mid-training leaves ``.work/<cell>/last.ckpt``; the next run resumes it (d_steps budget) and
-    writes the same numbers as a cell that ran in one go; the finished cell's work folder is removed."""
+    writes the same numbers as a cell that ran in one go; the finished cell's work folder is removed, its
+    generator snapshots (taken before and after the kill) are kept and equal the uninterrupted run's."""
     spec_path = tiny_spec(tmp_path / "tiny.yaml", rows=("gan_ns",))
     spec = yaml.safe_load(spec_path.read_text())
     spec["budget"] = {"d_steps": 40}
     spec["checkpoint_every_n_train_steps"] = 10  # optimizer steps of both nets: every 5 D updates
+    spec["generator_snapshots"] = {"counter": "d_steps", "at": [10, 30, 40]}
     spec_path.write_text(yaml.safe_dump(spec))
     whole = run_table(spec_path, results_root=tmp_path / "whole", log=quiet)
     assert whole[0]["status"] == "ran"
@@ -231,6 +234,19 @@ def test_an_interrupted_cell_resumes_from_its_own_checkpoint_and_equals_an_unint
     assert resumed["training"]["d_steps"] == 40 and resumed["training"]["g_steps"] == 40
     assert resumed["metrics"] == reference["metrics"]
     assert not work.exists()
+    from callbacks.generator_snapshots import load_snapshot
+
+    for step in (10, 30, 40):
+        kept = load_snapshot(tmp_path / "parts" / "tiny" / ".generators" / "gan_ns-s0" / f"d_steps{step}.pt")
+        alone = load_snapshot(tmp_path / "whole" / "tiny" / ".generators" / "gan_ns-s0" / f"d_steps{step}.pt")
+        assert kept["d_steps"] == alone["d_steps"] == step and kept["g_steps"] == step  # NS GAN: 1 D step per G step
+        assert kept["generator"].keys() == alone["generator"].keys()
+        for name, tensor in kept["generator"].items():
+            assert torch.equal(tensor, alone["generator"][name]), (step, name)
+    early, late = (
+        load_snapshot(tmp_path / "whole" / "tiny" / ".generators" / "gan_ns-s0" / f"d_steps{s}.pt") for s in (10, 40)
+    )
+    assert any(not torch.equal(early["generator"][k], late["generator"][k]) for k in early["generator"])
 
 
 def test_a_cell_stopped_during_evaluation_keeps_its_training(tmp_path, monkeypatch):
