@@ -14,18 +14,34 @@ from callbacks import ToyModeMetrics
 from datamodules import FashionMNISTData, GaussianMixtureData
 from datamodules.base import ImageDataModule
 from datamodules.idx import write_idx
-from zoo import FGAN, GAN, LSGAN, WGAN, WGANGP, HingeGAN, list_variants, losses  # noqa: F401  (GAN: public API)
+from zoo import FGAN, GAN, LSGAN, WGAN, WGANGP, HingeGAN, get_variant, list_variants, losses  # noqa: F401  (GAN: public API)
 from zoo.commands.cli import GanZooCLI, run_lightning_cli
 from zoo.models.base import AdversarialModule
 
 VARIANTS = [WGAN, WGANGP, LSGAN, FGAN, HingeGAN]
 ROOT = Path(__file__).resolve().parents[2]
+#: the variant each configs/<folder>/ builds (every folder must be listed: a new one fails the test below)
+CONFIG_FOLDERS = {
+    "gan": "GAN",
+    "wgan": "WGAN",
+    "wgan_gp": "WGANGP",
+    "lsgan": "LSGAN",
+    "fgan": "FGAN",
+    "hinge": "HingeGAN",
+    "dragan": "DRAGAN",
+    "began": "BEGAN",
+    "ebgan": "EBGAN",
+    "loss_sensitive": "LossSensitiveGAN",
+    "sngan": "SNGAN",
+    "vaegan": "VAEGAN",
+    "cyclegan": "CycleGAN",  # two-domain data: its configs are built in tests/zoo/test_cyclegan*.py
+}
 CONFIGS = sorted(
     str(p.relative_to(ROOT))
-    for d in ("wgan", "wgan_gp", "lsgan", "fgan", "hinge")
-    for p in (ROOT / "configs" / d).glob("*.yaml")
+    for p in (ROOT / "configs").glob("*/*.yaml")
     if p.stem != "cifar10"  # built and fitted on a CIFAR-10 fixture in tests/datamodules/test_cifar10.py
-) + ["configs/gan/ring.yaml"]
+    and p.parent.name != "cyclegan"
+)
 
 
 def trainer(root: Path, max_steps: int, **kwargs) -> L.Trainer:
@@ -250,6 +266,12 @@ def cli_args(config: str, root: Path, fashion_dir: Path, max_steps: int) -> list
     return args
 
 
+def test_every_config_folder_names_its_variant():
+    folders = {p.name for p in (ROOT / "configs").iterdir() if p.is_dir()}
+    assert folders == set(CONFIG_FOLDERS), "add the new configs/ folder to CONFIG_FOLDERS"
+    assert set(CONFIG_FOLDERS.values()) == set(list_variants())
+
+
 @pytest.mark.parametrize("config", CONFIGS)
 def test_config_builds_through_the_cli(config, tmp_path, tiny_fashion):
     cli = GanZooCLI(
@@ -261,9 +283,7 @@ def test_config_builds_through_the_cli(config, tmp_path, tiny_fashion):
         args=cli_args(config, tmp_path, tiny_fashion, 2),
         auto_configure_optimizers=False,
     )
-    variant = config.split("/")[1]
-    expected = {"gan": GAN, "wgan": WGAN, "wgan_gp": WGANGP, "lsgan": LSGAN, "fgan": FGAN, "hinge": HingeGAN}[variant]
-    assert type(cli.model) is expected
+    assert type(cli.model) is get_variant(CONFIG_FOLDERS[config.split("/")[1]])
     if config.endswith("ring.yaml"):
         assert isinstance(cli.datamodule, GaussianMixtureData) and cli.datamodule.layout == "ring"
         assert any(isinstance(c, ToyModeMetrics) for c in cli.trainer.callbacks)
