@@ -5,6 +5,11 @@
 ``kind: images`` runs ``zoo.metrics.evaluate_generator`` with the named feature extractor, and, when the block has
 ``also: {extractor: ..., ...}``, once more with that second extractor on the same samples (its metrics are kept
 under ``benchmarks.cell_schema.SECOND_PREFIX``).
+
+With ``ema: true`` (image cells of models trained with ``ema_decay``) the trained generator and its EMA (Yazıcı et
+al. 2019) are both scored on the same z: the trained one's metrics keep their names, the EMA's are prefixed
+``benchmarks.cell_schema.EMA_PREFIX``; the protocol records ``generator_weights`` for each (the EMA's protocol sits
+under ``ema``). Without it, ``weights`` (default ``auto``: the EMA when the model keeps one) picks the weights.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ def evaluate_cell(
     if accelerator != "cpu" and torch.cuda.is_available():
         model.cuda()
     model.eval()
+    if evaluation.get("ema") and evaluation["kind"] != "images":
+        raise ValueError("evaluation.ema scores image generators: use it with kind: images.")
     if evaluation["kind"] == "toy":
         from callbacks.toy_metrics import mode_metrics
 
@@ -45,12 +52,27 @@ def evaluate_cell(
             "rule": f"high quality: within {threshold:g} std of the nearest mode; covered: >= {min_samples} such",
         }
         return values, protocol
-    values, protocol = evaluate_images(model, data, evaluation)
+    if not evaluation.get("ema"):
+        return score_images(model, data, evaluation, str(evaluation.get("weights", "auto")))
+    from benchmarks.cell_schema import EMA_PREFIX
+
+    values, protocol = score_images(model, data, evaluation, "raw")
+    ema_values, ema_protocol = score_images(model, data, evaluation, "ema")
+    values.update({f"{EMA_PREFIX}{k}": v for k, v in ema_values.items()})
+    protocol["ema"] = ema_protocol
+    return values, protocol
+
+
+def score_images(
+    model: Any, data: Any, evaluation: dict[str, Any], weights: str
+) -> tuple[dict[str, float], dict[str, Any]]:
+    """Image metrics of the generator ``weights`` selects, with the second extractor of ``also`` if any."""
+    values, protocol = evaluate_images(model, data, {**evaluation, "weights": weights})
     also = evaluation.get("also")
     if also:  # the same samples in a second feature space (e.g. fashion-domain beside Inception)
         from benchmarks.cell_schema import SECOND_PREFIX
 
-        second_values, second_protocol = evaluate_images(model, data, {**evaluation, **also})
+        second_values, second_protocol = evaluate_images(model, data, {**evaluation, **also, "weights": weights})
         values.update({f"{SECOND_PREFIX}{k}": v for k, v in second_values.items()})
         protocol["also"] = second_protocol
     return values, protocol
@@ -70,6 +92,7 @@ def evaluate_images(model: Any, data: Any, evaluation: dict[str, Any]) -> tuple[
         batch_size=int(evaluation.get("batch_size", 500)),
         extractor=evaluation["extractor"],
         extractor_download=bool(evaluation.get("download", True)),
+        weights=str(evaluation.get("weights", "auto")),
     )
     data.setup("fit")
     cache = RealStatsCache(enabled=bool(evaluation.get("cache", True)))
@@ -84,9 +107,11 @@ def save_sample_grid(model: Any, path: Path, seed: int, num_samples: int = 64) -
     """Write the generator's fixed-z sample grid to ``path``; returns the record kept in the cell JSON."""
     from callbacks.sample_grid import SampleGrid
 
-    SampleGrid(num_samples=num_samples, nrow=8, seed=seed).write(model, path)
+    grid = SampleGrid(num_samples=num_samples, nrow=8, seed=seed)
+    grid.write(model, path)
     return {
         "file": path.name,
+        "generator_weights": grid.weights_used(model),
         "num_samples": num_samples,
         "seed": seed,
         "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),

@@ -73,6 +73,12 @@ METRICS.update(
 #: values kept per seed in the details block but not given a column (spreads within one evaluation)
 AUXILIARY = {"kid_std": "KID std (subsets)", "is_std": "IS std (splits)"}
 AUXILIARY.update({f"{SECOND_PREFIX}{k}": f"{v} (domain)" for k, v in list(AUXILIARY.items())})
+#: a cell scored with ``evaluation.ema: true`` keeps the generator EMA's metrics (Yazıcı et al. 2019) under this
+#: prefix, beside the trained generator's, with the same directions
+EMA_PREFIX = "ema_"
+_IMAGE_METRICS = [name for name in METRICS if name not in ("modes_covered", "high_quality_fraction")]
+METRICS.update({f"{EMA_PREFIX}{name}": (f"{METRICS[name][0]} (EMA)", *METRICS[name][1:]) for name in _IMAGE_METRICS})
+AUXILIARY.update({f"{EMA_PREFIX}{k}": f"{v} (EMA)" for k, v in list(AUXILIARY.items())})
 
 
 class CellError(ValueError):

@@ -9,6 +9,8 @@ A spec is variants x seeds on one dataset, with a training budget and an evaluat
     overrides: {data.init_args.num_samples: 2000}   # optional, applied to every row's config
     budget: {g_steps: 2000}         # or {d_steps: N} or {epochs: N}; a row may override it
     evaluation: {kind: toy, n_samples: 2500, threshold: 3.0, min_samples: 1, seed: 4321}   # or kind: images
+                                    # images: ema: true also scores the generator EMA (metrics ema_*); a row
+                                    # may add to the block (evaluation: {ema: true}) as it may to the budget
     variants:
       - {id: gan_ns, label: GAN (non-saturating), variant: GAN, config: configs/gan/ring.yaml,
          overrides: {model.init_args.objective: non_saturating}}
@@ -16,9 +18,9 @@ A spec is variants x seeds on one dataset, with a training budget and an evaluat
 A *cell* is one (variant row, seed): its id is ``<row>-s<seed>``. Its resolved configuration is the row's
 LightningCLI config (``configs/<variant>/<dataset>.yaml``) with the spec's table-wide ``overrides`` and then the
 row's ``overrides`` applied (dotted keys such as ``model.init_args.objective``), the data seed set to the cell
-seed, the budget and the evaluation. A cell is *done* when ``<results>/<table>/<cell>.json`` exists and its
-``resolved`` block equals the one just computed (a changed budget, config file, override or protocol makes it
-*stale*), else *missing*.
+seed, the budget and the evaluation (the table's block updated by the row's). A cell is *done* when
+``<results>/<table>/<cell>.json`` exists and its ``resolved`` block equals the one just computed (a changed budget,
+config file, override or protocol makes it *stale*), else *missing*.
 """
 
 from __future__ import annotations
@@ -128,7 +130,7 @@ def resolve_cell(spec: dict[str, Any], entry: dict[str, Any], seed: int) -> dict
             "data": data,
             "trainer": trainer,
             "budget": budget,
-            "evaluation": spec["evaluation"],
+            "evaluation": {**spec["evaluation"], **entry.get("evaluation", {})},
         }
     )
 

@@ -29,7 +29,9 @@ class GenerativeMetrics(L.Callback):
     as ``<prefix>fid``, ``<prefix>kid`` (+ ``_std``), ``<prefix>is`` (+ ``_std``), ``<prefix>precision``,
     ``<prefix>recall`` through every attached logger (W&B, TensorBoard, CSV, ...), put in
     ``trainer.callback_metrics`` (so ``ModelCheckpoint(monitor="val/fid")`` sees them), and written with the
-    protocol and history to ``metrics.json`` after every evaluation (``callbacks.metrics_file``).
+    protocol and history to ``metrics.json`` after every evaluation (``callbacks.metrics_file``). Which generator
+    weights were scored (``settings.weights``: the EMA when the model keeps one, by default) is recorded in the
+    protocol and in every history entry (``generator_weights``: ``ema`` or ``raw``).
 
     Args:
         settings: what to compute and on how many samples (``MetricSettings``: metrics, num_fake, num_real,
@@ -126,7 +128,13 @@ class GenerativeMetrics(L.Callback):
         first = self.protocol is None
         self.protocol = protocol
         self.history.append(
-            {"g_steps": step, "global_step": trainer.global_step, "epoch": trainer.current_epoch, **logged}
+            {
+                "g_steps": step,
+                "global_step": trainer.global_step,
+                "epoch": trainer.current_epoch,
+                "generator_weights": protocol["generator_weights"],
+                **logged,
+            }
         )
         if trainer.is_global_zero:
             for logger in trainer.loggers:

@@ -13,7 +13,7 @@ from torch import Tensor
 from torchvision.utils import make_grid, save_image
 
 from callbacks.steps import generator_steps
-from zoo.sampling import fixed_z_samples
+from zoo.sampling import fixed_z_samples, generator_weights, resolve_weights
 from zoo.validation import require_at_least
 
 
@@ -36,6 +36,9 @@ class SampleGrid(L.Callback):
     The model must provide ``sample_z(n, generator)`` and ``generator`` (every ``AdversarialModule`` does); a
     model with a ``grid_images(n, generator, nrow)`` method (images in [-1, 1], laid out ``nrow`` per row) is
     drawn from that instead (VAE-GAN: samples and input/reconstruction rows; CycleGAN: translation rows).
+
+    ``weights``: ``auto`` draws from the generator EMA when the model keeps one (``ema_decay``), else from the
+    trained generator; ``ema`` or ``raw`` choose (``zoo.sampling.generator_weights``).
     """
 
     def __init__(
@@ -46,6 +49,7 @@ class SampleGrid(L.Callback):
         seed: int = 1234,
         dirpath: str | None = None,
         key: str = "samples",
+        weights: str = "auto",
     ) -> None:
         require_at_least("every_n_steps", every_n_steps, 1)
         require_at_least("num_samples", num_samples, 1)
@@ -55,16 +59,18 @@ class SampleGrid(L.Callback):
         self.seed = seed
         self.dirpath = dirpath
         self.key = key
+        self.weights = weights
         self._last_step = -1
 
     def grid(self, pl_module: L.LightningModule) -> Tensor:
-        """The current grid as a (3, H, W) float image in [0, 1]."""
+        """The current grid as a (3, H, W) float image in [0, 1], drawn with the ``weights`` selected."""
         generator = torch.Generator().manual_seed(self.seed)
         grid_images = getattr(pl_module, "grid_images", None)
-        if callable(grid_images):  # variants with more than samples to show (VAE-GAN, CycleGAN)
-            images = grid_images(self.num_samples, generator=generator, nrow=self.nrow).float().cpu()
-            return make_grid(images, nrow=self.nrow, normalize=True, value_range=(-1, 1), pad_value=1.0)
-        images = fixed_z_samples(pl_module, self.num_samples, self.seed)
+        with generator_weights(pl_module, self.weights):
+            if callable(grid_images):  # variants with more than samples to show (VAE-GAN, CycleGAN)
+                images = grid_images(self.num_samples, generator=generator, nrow=self.nrow).float().cpu()
+            else:
+                images = fixed_z_samples(pl_module, self.num_samples, self.seed)
         return make_grid(images, nrow=self.nrow, normalize=True, value_range=(-1, 1), pad_value=1.0)
 
     def write(self, pl_module: L.LightningModule, path: str | Path) -> Tensor:
@@ -72,6 +78,10 @@ class SampleGrid(L.Callback):
         grid = self.grid(pl_module)
         save_image(grid, path)
         return grid
+
+    def weights_used(self, pl_module: L.LightningModule) -> str:
+        """``"ema"`` or ``"raw"``: the weights this callback draws ``pl_module``'s grids from."""
+        return resolve_weights(pl_module, self.weights)
 
     def folder(self, trainer: L.Trainer) -> Path:
         """Where the grids go: ``dirpath``, or ``<trainer.default_root_dir>/samples``."""

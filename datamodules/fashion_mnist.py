@@ -8,6 +8,7 @@ from torch import Tensor
 
 from datamodules.base import ImageDataModule, resize_uint8
 from datamodules.idx import read_idx
+from datamodules.subset import balanced_subset, check_subset
 from zoo.validation import require_choice
 
 DEBIAN_DIR = "/usr/share/datasets/fashion-mnist"
@@ -35,13 +36,29 @@ class FashionMNISTData(ImageDataModule):
         data_dir: folder holding train-images-idx3-ubyte(.gz) and friends.
         image_size: 28 (native), 32 (zero-padded) or 64 (bilinear) pixels.
         batch_size, seed: see ``ImageDataModule``.
+        subset: train on ``subset`` images of the train split only, ``subset / 10`` of each class (data-limited
+            training, e.g. 1000 or 5000 with DiffAugment); ``None``: all 60k. The test split is never cut.
+        subset_seed: seeds the choice of the subset, apart from ``seed`` (which shuffles batches), so runs with
+            different seeds train on the same images.
     """
 
     num_classes = 10
 
-    def __init__(self, data_dir: str = DEBIAN_DIR, image_size: int = 28, batch_size: int = 64, seed: int = 0):
+    def __init__(
+        self,
+        data_dir: str = DEBIAN_DIR,
+        image_size: int = 28,
+        batch_size: int = 64,
+        seed: int = 0,
+        subset: int | None = None,
+        subset_seed: int = 0,
+    ):
         super().__init__(batch_size=batch_size, seed=seed)
         require_choice("image_size", image_size, (28, 32, 64))
+        if subset is not None:  # checked now; whether each class has subset / 10 images, when the labels are read
+            subset = check_subset(subset, self.num_classes)
+        self.subset = subset
+        self.subset_seed = subset_seed
         self.data_dir = Path(data_dir)
         self.image_size = image_size
         self.image_shape = (1, image_size, image_size)
@@ -66,4 +83,7 @@ class FashionMNISTData(ImageDataModule):
         labels = read_idx(find_idx(self.data_dir, label_stem)).long()
         if images.dim() != 3 or images.shape[1:] != (28, 28) or len(images) != len(labels):
             raise ValueError(f"{self.data_dir}: expected N x 28 x 28 images with N labels, got {tuple(images.shape)}")
+        if split == "train" and self.subset is not None:
+            keep = balanced_subset(labels, self.subset, self.subset_seed)
+            images, labels = images[keep], labels[keep]
         return resize_uint8(images[:, None], self.image_size), labels

@@ -1,4 +1,5 @@
-"""Drawing from a generator for grids and metrics: eval mode, no gradients, the same z at every call."""
+"""Drawing from a generator for grids and metrics: eval mode, no gradients, the same z at every call, and
+which weights draw (the trained generator, or its EMA when the model keeps one: ``generator_weights``)."""
 
 from __future__ import annotations
 
@@ -38,6 +39,47 @@ def eval_mode(*nets: nn.Module) -> Iterator[None]:
     finally:
         for net, mode in zip(nets, modes):
             net.train(mode)
+
+
+#: which generator weights draw: the EMA when the model keeps one (``auto``), the EMA (``ema``, an error without
+#: one) or the trained generator (``raw``)
+WEIGHTS = ("auto", "ema", "raw")
+
+
+def resolve_weights(model: nn.Module, weights: str = "auto") -> str:
+    """``"ema"`` or ``"raw"``: the weights ``weights`` selects on ``model`` (``ValueError`` for ``ema`` without an
+    EMA generator, or an unknown choice)."""
+    if weights not in WEIGHTS:
+        raise ValueError(f"weights must be one of {', '.join(WEIGHTS)}, got {weights!r}.")
+    has_ema = getattr(model, "generator_ema", None) is not None
+    if weights == "ema" and not has_ema:
+        raise ValueError(
+            f"weights='ema' but this {type(model).__name__} keeps no generator EMA: train it with ema_decay "
+            "(e.g. model.init_args.ema_decay: 0.999), or use weights='raw' / 'auto'."
+        )
+    return "ema" if has_ema and weights != "raw" else "raw"
+
+
+@contextmanager
+def generator_weights(model: nn.Module, weights: str = "auto") -> Iterator[str]:
+    """Inside the block ``model.generator`` is the EMA generator when ``weights`` selects it; yields the weights
+    used (``"ema"`` or ``"raw"``). The EMA net is put in the instance ``__dict__``, found before
+    ``nn.Module.__getattr__`` looks in ``_modules``, so every path that reads ``model.generator`` (``generate``,
+    ``grid_images``, ...) draws from it; nothing is copied and the trained net is untouched."""
+    used = resolve_weights(model, weights)
+    if used == "raw":
+        yield used
+        return
+    missing = object()
+    previous = model.__dict__.get("generator", missing)
+    model.__dict__["generator"] = model.generator_ema
+    try:
+        yield used
+    finally:
+        if previous is missing:
+            model.__dict__.pop("generator", None)
+        else:
+            model.__dict__["generator"] = previous
 
 
 def fixed_z(model: nn.Module, n: int, seed: int) -> Tensor:

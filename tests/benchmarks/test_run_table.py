@@ -184,6 +184,7 @@ def test_an_image_cell_records_the_extractor_hash_and_sample_counts(tmp_path, mo
     assert not np.array_equal(saved, png_pixels(1))
     assert cell["samples"] == {
         "file": "gan-s0.png",
+        "generator_weights": "raw",  # no generator EMA in this model
         "num_samples": 64,
         "seed": 0,
         "sha256": hashlib.sha256(grid_path.read_bytes()).hexdigest(),

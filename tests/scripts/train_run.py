@@ -6,12 +6,14 @@
 ``--kill-at-step s`` sends SIGKILL to this process at the end of the first training batch reaching optimizer
 step s (before any checkpoint of that batch); ``--kill-during-save n`` kills it inside the n-th checkpoint
 write, after the temporary file is written and before it replaces ``last.ckpt``.
-``--resume`` continues from ``R/checkpoints/last.ckpt``.
+``--resume`` continues from ``R/checkpoints/last.ckpt``. ``--model-kwargs '{"ema_decay": 0.9}'`` passes options to
+the variant.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import sys
@@ -78,11 +80,12 @@ def main() -> None:
     parser.add_argument("--term-at-step", type=int)
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--out")
+    parser.add_argument("--model-kwargs", default="{}", help="JSON object of extra variant arguments")
     args = parser.parse_args()
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
     L.seed_everything(0)
-    model = tiny_model(args.variant)
+    model = tiny_model(args.variant, **json.loads(args.model_kwargs))
     ckpt_kwargs = dict(every_n_train_steps=args.every)
     checkpoint = (
         KillingCheckpoint(args.kill_during_save, **ckpt_kwargs)

@@ -26,6 +26,7 @@ from zoo.metrics.evaluation import evaluate_generator, is_translation_model
 from zoo.metrics.extractors import list_extractors, sha256_file
 from zoo.metrics.real_stats import RealStatsCache
 from zoo.metrics.settings import MetricSettings
+from zoo.sampling import WEIGHTS
 
 #: MetricSettings' own defaults, so the command line and the library cannot drift apart
 DEFAULTS = MetricSettings()
@@ -75,6 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kid-subset-size", type=int, default=DEFAULTS.kid_subset_size)
     p.add_argument("--is-splits", type=int, default=DEFAULTS.is_splits)
     p.add_argument("--pr-neighborhood", type=int, default=DEFAULTS.pr_neighborhood)
+    p.add_argument(
+        "--weights",
+        choices=WEIGHTS,
+        default=DEFAULTS.weights,
+        help="generator weights scored: the EMA when the checkpoint keeps one (auto), ema, or the trained one (raw)",
+    )
     p.add_argument("--cache-dir", default=None, help="real-statistics cache (default ~/.cache/lightning-gan-zoo)")
     p.add_argument("--no-cache", action="store_true")
     p.add_argument("--out", default=None, help="JSON file (default: <ckpt>.metrics.json)")

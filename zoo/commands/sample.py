@@ -8,7 +8,7 @@ from pathlib import Path
 
 from callbacks.sample_grid import SampleGrid
 from zoo.checkpoints import load_variant
-from zoo.sampling import require_count
+from zoo.sampling import WEIGHTS, require_count, resolve_weights
 
 #: listed in the error for an unknown extension (any format Pillow can write is accepted)
 COMMON_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
@@ -52,9 +52,19 @@ def sample_command(argv: Sequence[str]) -> None:
     parser.add_argument("--out", required=True, help="image file to write (.png, .jpg, ...); folders are created")
     parser.add_argument("--num", type=positive_int, default=64, help="number of samples (a positive int)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--weights",
+        choices=WEIGHTS,
+        default="auto",
+        help="generator weights: the EMA when the checkpoint keeps one (auto), ema, or the trained generator (raw)",
+    )
     args = parser.parse_args(argv)
     out = check_image_path(args.out)  # before loading: a bad name costs nothing
     model = load_variant(args.ckpt)
+    try:
+        used = resolve_weights(model, args.weights)
+    except ValueError as err:
+        raise SystemExit(f"gan-zoo sample: {err}") from err
     out.parent.mkdir(parents=True, exist_ok=True)
-    SampleGrid(num_samples=args.num, seed=args.seed).write(model, out)
-    print(f"wrote {args.num} samples of {type(model).__name__} to {out}")
+    SampleGrid(num_samples=args.num, seed=args.seed, weights=used).write(model, out)
+    print(f"wrote {args.num} samples of {type(model).__name__} ({used} generator weights) to {out}")

@@ -9,6 +9,9 @@ and on how many samples is a ``MetricSettings``. How it runs:
 2. Fake data: ``num_fake`` latent codes are drawn from a generator seeded with ``seed`` (the same z at
    every evaluation, so successive numbers differ by the model, not by the noise), pushed through the
    generator in eval mode batch by batch, and through the extractor.
+   ``settings.weights`` picks the trained generator or its EMA (``zoo.sampling.generator_weights``); the protocol
+   records which (``generator_weights``: ``ema`` or ``raw``; a translation model always translates with its
+   trained generators, ``raw``).
 3. The extractor runs once per batch; its features feed FID (Heusel et al. 2017), KID (Binkowski et al.
    2018) and precision/recall (Kynkäänniemi et al. 2019), its logits the Inception score (Salimans et al.
    2016). All four live in one ``zoo.metrics.suite.MetricSuite`` and sync across DDP ranks the same way.
@@ -34,7 +37,7 @@ from zoo.metrics.extractors import FeatureExtractor
 from zoo.metrics.real_stats import RealStatsCache
 from zoo.metrics.settings import MetricSettings
 from zoo.metrics.suite import MetricSuite
-from zoo.sampling import eval_mode, fixed_z, generate_batches
+from zoo.sampling import eval_mode, fixed_z, generate_batches, generator_weights
 
 
 def shard(n: int, rank: int, world_size: int) -> tuple[int, int]:
@@ -233,6 +236,7 @@ def evaluate_generator(
     timings: dict[str, float] = {}
     kid_size = settings.kid_subset_size
     if is_translation_model(model):
+        weights_used = "raw"  # translations use the trained generators
         cached = True
         counts: dict[str, dict[str, int]] = {}
         for direction, source, target in TRANSLATIONS:
@@ -262,18 +266,19 @@ def evaluate_generator(
         def fakes() -> Iterator[Tensor]:
             return fake_batches(model, num_fake, *shard(num_fake, rank, world_size), settings.seed, batch_size)
 
-        scored = _score(
-            fakes,
-            real_images,
-            dataset_name(datamodule),
-            extractor,
-            settings,
-            kid_size,
-            cache,
-            num_fake,
-            rank,
-            world_size,
-        )
+        with generator_weights(model, settings.weights) as weights_used:
+            scored = _score(
+                fakes,
+                real_images,
+                dataset_name(datamodule),
+                extractor,
+                settings,
+                kid_size,
+                cache,
+                num_fake,
+                rank,
+                world_size,
+            )
         values, timings, cached, kid_size = scored.values, scored.timings, scored.cached, scored.kid_subset_size
         sample_counts = {"n_real": num_real, "n_fake": num_fake}
     protocol = {
@@ -281,6 +286,7 @@ def evaluate_generator(
         "extractor_sha256": extractor.weights_sha256,
         "extractor_inference": getattr(extractor, "inference", "fp32"),
         "dataset": dataset_name(datamodule),
+        "generator_weights": weights_used,
         "split": settings.split,
         **sample_counts,
         "seed": settings.seed,

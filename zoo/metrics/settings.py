@@ -9,6 +9,7 @@ from typing import Any
 
 from zoo.metrics.extractors import FeatureExtractor, build_extractor
 from zoo.metrics.suite import METRICS, parse_metrics
+from zoo.sampling import WEIGHTS
 from zoo.validation import require_at_least
 
 
@@ -29,6 +30,8 @@ class MetricSettings:
         extractor: a registry name (``fashion-domain``, ``inception-v3-compat``, ...).
         extractor_weights: weights file for the extractor (Inception: the torch-fidelity .pth).
         extractor_download: allow downloading Inception weights (with a timeout).
+        weights: which generator weights are scored: ``auto`` (the generator EMA when the model keeps one, else the
+            trained generator), ``ema`` or ``raw``. The protocol records the weights used (``generator_weights``).
     """
 
     metrics: Sequence[str] | str = METRICS
@@ -44,6 +47,7 @@ class MetricSettings:
     extractor: str = "fashion-domain"
     extractor_weights: str | None = None
     extractor_download: bool = field(default=True)
+    weights: str = "auto"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "metrics", parse_metrics(self.metrics))
@@ -54,6 +58,8 @@ class MetricSettings:
         require_at_least("kid_subset_size", self.kid_subset_size, 2)
         require_at_least("is_splits", self.is_splits, 1)
         require_at_least("pr_neighborhood", self.pr_neighborhood, 1)
+        if self.weights not in WEIGHTS:
+            raise ValueError(f"weights must be one of {', '.join(WEIGHTS)}, got {self.weights!r}.")
 
     def build_extractor(self) -> FeatureExtractor:
         """The feature extractor these settings name (its weights checked against their pinned hash)."""

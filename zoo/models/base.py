@@ -12,7 +12,9 @@ It knows nets, optimizers and updates, not what a variant's step computes. It ow
   nets are reached through their DDP wrappers for that update (``zoo.models.ddp_nets``);
 * optimizers built from ``optimizer_parameters``, LR schedulers stepped by hand per epoch or per generator
   update; ``d_steps`` / ``g_steps`` counters (``trainer.global_step`` counts every optimizer step);
-* loss logging, RNG state and counters in checkpoints, RNG restored on resume.
+* loss logging, RNG state and counters in checkpoints, RNG restored on resume;
+* the options every variant takes (``zoo.models.options``): a generator EMA (``generator_ema``, Yazıcı et al.
+  2019) updated once per generator update, and DiffAugment (Zhao et al. 2020) in front of the discriminators.
 
 A variant writes its own ``training_step`` from these parts. ``NoiseToImageGAN``
 (``zoo.models.noise_to_image``) is the "noise -> image, one G, one D, n_critic" contract most variants
@@ -34,7 +36,9 @@ from torch import Tensor, nn
 from torch.optim import Optimizer
 
 from zoo import checkpoints
-from zoo.models import ddp_nets, resume
+from zoo.diffaugment import parse_policy
+from zoo.ema import check_ema_settings
+from zoo.models import ddp_nets, options, resume
 from zoo.rng import rng_states, set_rng_states
 from zoo.validation import require_at_least, require_choice, require_finite, require_positive
 
@@ -68,6 +72,12 @@ class AdversarialModule(L.LightningModule):
         grad_clip_val: clip each update's gradient norm to this value (``None``: off).
         accumulate_grad_batches: real batches accumulated into one update of each net.
         compile: ``torch.compile`` every net (``True``, or a backend name).
+        ema_decay: keep ``generator_ema``, an exponential moving average of the generator updated once per
+            generator update with this beta (Yazıcı et al. 2019: 0.999); ``None``: off. See ``zoo.ema``.
+        ema_start: generator updates during which the average copies the generator (BigGAN's ema_start).
+        ema_rampup: ramp beta as min(ema_decay, (1 + t) / (10 + t)) over the t updates after ``ema_start``.
+        diffaugment: DiffAugment policy (Zhao et al. 2020), e.g. ``"color,translation,cutout"``, applied to
+            every image the discriminators see in training; ``None``: off. See ``zoo.diffaugment``.
     """
 
     #: when the schedulers are stepped: once per ``epoch`` or after every generator update
@@ -88,6 +98,10 @@ class AdversarialModule(L.LightningModule):
         grad_clip_val: float | None = None,
         accumulate_grad_batches: int = 1,
         compile: bool | str = False,
+        ema_decay: float | None = None,
+        ema_start: int = 0,
+        ema_rampup: bool = False,
+        diffaugment: str | None = None,
     ) -> None:
         super().__init__()
         if image_shape is not None:
@@ -107,15 +121,20 @@ class AdversarialModule(L.LightningModule):
         require_choice("optimizer", optimizer, OPTIMIZERS)
         if grad_clip_val is not None:
             require_positive("grad_clip_val", grad_clip_val, "Use None to disable clipping.")
+        check_ema_settings(ema_decay, ema_start, ema_rampup)
+        if diffaugment is not None:
+            parse_policy(diffaugment)
         self.automatic_optimization = False
         self.generator: nn.Module | None = None
         self.discriminator: nn.Module | None = None
+        self.generator_ema: nn.Module | None = None  # built with the nets when ema_decay is set
         self.d_steps = 0
         self.g_steps = 0
         self._micro_batch = 0  # position of the current batch in its accumulated update
         self.last_losses: dict[str, Tensor] = {}  # this step's logged loss terms (read by DivergenceGuard)
         if image_shape is not None:
             self.build_networks(image_shape)
+            options.attach_diffaugment(self)
 
     # ------------------------------------------------------------------ nets
     @property
@@ -134,6 +153,7 @@ class AdversarialModule(L.LightningModule):
         shape = tuple(int(s) for s in image_shape)
         self.hparams["image_shape"] = list(shape)
         self.generator, self.discriminator = self.make_networks(shape)
+        options.build_generator_ema(self)
         self.check_networks()
 
     def setup(self, stage: str) -> None:
@@ -147,6 +167,7 @@ class AdversarialModule(L.LightningModule):
             self.build_networks(data_shape)
         elif data_shape is not None and tuple(data_shape) != self.image_shape:
             self._refuse_shape(data_shape)
+        options.attach_diffaugment(self)
         self._compile_networks()
 
     def _compile_networks(self) -> None:
@@ -248,8 +269,10 @@ class AdversarialModule(L.LightningModule):
         self.d_steps += 1
 
     def count_generator_update(self) -> None:
-        """A generator update is complete; schedulers that run per generator update step now."""
+        """A generator update is complete; the generator EMA and the schedulers that run per generator update
+        step now."""
         self.g_steps += 1
+        options.step_generator_ema(self)
         if self.scheduler_interval == "g_step":
             self._step_schedulers()
 

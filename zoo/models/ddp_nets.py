@@ -19,8 +19,11 @@ from torch import nn
 
 
 def wrap_nets(module: nn.Module, wrap: Callable[[nn.Module], nn.Module]) -> dict[str, nn.Module]:
-    """``wrap(child)`` for every child net of ``module`` that has parameters, by child name."""
-    return {name: wrap(child) for name, child in module.named_children() if any(True for _ in child.parameters())}
+    """``wrap(child)`` for every child net of ``module`` that has trainable parameters, by child name (a frozen
+    copy such as ``generator_ema`` is never trained, so it gets no wrapper)."""
+    return {
+        name: wrap(child) for name, child in module.named_children() if any(p.requires_grad for p in child.parameters())
+    }
 
 
 def trained_nets(module: nn.Module, names: list[str], optimizer: Any) -> list[str]:
