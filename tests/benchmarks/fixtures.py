@@ -84,3 +84,25 @@ def write_cells(directory: Path, cells: list[dict[str, Any]]) -> Path:
     for cell in cells:
         (directory / f"{cell['cell']}.json").write_text(json.dumps(cell))
     return directory
+
+
+def tiny_image_spec(name: str, budget: dict[str, int], metrics: list[str], **extra: Any) -> dict[str, Any]:
+    """A one-cell image table: GAN on the real Fashion-MNIST test split, tiny nets, fashion-domain metrics."""
+    return {
+        "name": name,
+        "seeds": [0],
+        "budget": budget,
+        "overrides": {"model.init_args.latent_dim": 8, "model.init_args.width": 8},
+        "evaluation": {
+            "kind": "images",
+            "extractor": "fashion-domain",
+            "metrics": metrics,
+            "n_fake": 100,
+            "n_real": 120,
+            "split": "test",
+            "seed": 0,
+            "cache": False,
+        },
+        "variants": [{"id": "gan", "variant": "GAN", "config": "configs/gan/fashion_mnist_demo.yaml"}],
+        **extra,
+    }

@@ -13,6 +13,7 @@ import yaml
 import benchmarks.run_table as run_table_module
 from benchmarks.run_table import run_table
 from benchmarks.table_spec import load_spec, plan, resolve_cell
+from tests.benchmarks.fixtures import tiny_image_spec
 
 
 def tiny_spec(path, budget=50, rows=("gan_ns", "gan_mm"), seeds=(0,)):
@@ -132,23 +133,7 @@ def test_an_image_cell_records_the_extractor_hash_and_sample_counts(tmp_path, mo
         return model, data, record
 
     monkeypatch.setattr(run_table_module, "train_cell", train_cell)
-    spec = {
-        "name": "tiny_fashion",
-        "seeds": [0],
-        "budget": {"g_steps": 3},
-        "overrides": {"model.init_args.latent_dim": 8, "model.init_args.width": 8},
-        "evaluation": {
-            "kind": "images",
-            "extractor": "fashion-domain",
-            "metrics": ["fid", "pr"],
-            "n_fake": 100,
-            "n_real": 120,
-            "split": "test",
-            "seed": 0,
-            "cache": False,
-        },
-        "variants": [{"id": "gan", "variant": "GAN", "config": "configs/gan/fashion_mnist_demo.yaml"}],
-    }
+    spec = tiny_image_spec("tiny_fashion", {"g_steps": 3}, ["fid", "pr"])
     path = tmp_path / "tiny_fashion.yaml"
     path.write_text(yaml.safe_dump(spec))
     run_table(path, results_root=tmp_path, log=quiet)

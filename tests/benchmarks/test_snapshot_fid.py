@@ -12,6 +12,7 @@ from torch import nn
 
 from benchmarks.run_table import import_class, run_table
 from benchmarks.snapshot_fid import BatchStatisticsGenerator, run, snapshot_files
+from tests.benchmarks.fixtures import tiny_image_spec
 
 
 def quiet(*args):
@@ -38,24 +39,9 @@ def test_batch_statistics_generator_normalises_each_batch_by_its_own_moments():
 
 
 def test_snapshots_are_scored_in_step_order_and_the_last_reproduces_the_cell(tmp_path):
-    spec = {
-        "name": "snap",
-        "seeds": [0],
-        "budget": {"g_steps": 10},
-        "generator_snapshots": {"counter": "g_steps", "at": [10, 2]},
-        "overrides": {"model.init_args.latent_dim": 8, "model.init_args.width": 8},
-        "evaluation": {
-            "kind": "images",
-            "extractor": "fashion-domain",
-            "metrics": ["fid", "kid"],
-            "n_fake": 100,
-            "n_real": 120,
-            "split": "test",
-            "seed": 0,
-            "cache": False,
-        },
-        "variants": [{"id": "gan", "variant": "GAN", "config": "configs/gan/fashion_mnist_demo.yaml"}],
-    }
+    spec = tiny_image_spec(
+        "snap", {"g_steps": 10}, ["fid", "kid"], generator_snapshots={"counter": "g_steps", "at": [10, 2]}
+    )
     path = tmp_path / "snap.yaml"
     path.write_text(yaml.safe_dump(spec))
     run_table(path, results_root=tmp_path, log=quiet, samples=False)
