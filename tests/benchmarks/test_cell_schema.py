@@ -43,8 +43,22 @@ def test_required_fields_come_from_the_declaration():
         check_cell(cell, "x.json")
 
 
+TABLES = RESULTS.parent / "tables"
+
+
+def committed_cells() -> list[Path]:
+    """Cell JSONs: files in a results folder named after a table spec (other folders hold derived analyses)."""
+    return sorted(path for path in RESULTS.glob("*/*.json") if (TABLES / f"{path.parent.name}.yaml").is_file())
+
+
+def test_derived_analyses_beside_the_tables_are_not_taken_for_cells():
+    names = {path.parent.name for path in committed_cells()}
+    assert "ring" in names and "fashion_lucic" in names
+    assert not any(name.endswith("_snapshots") for name in names)
+
+
 def test_every_committed_cell_matches_the_schema():
-    paths = sorted(RESULTS.glob("*/*.json"))
+    paths = committed_cells()
     assert paths, f"no committed cells under {RESULTS}"
     for path in paths:
         cell = json.loads(path.read_text())
