@@ -32,13 +32,14 @@ def evaluate_cell(
         raise ValueError("evaluation.ema scores image generators: use it with kind: images.")
     if evaluation["kind"] == "toy":
         from callbacks.toy_metrics import mode_metrics
+        from zoo.sampling import draw
 
         n = int(evaluation["n_samples"])
         threshold = float(evaluation.get("threshold", 3.0))
         min_samples = int(evaluation.get("min_samples", 1))
         z = model.sample_z(n, generator=torch.Generator().manual_seed(int(evaluation.get("seed", 0))))
         with torch.no_grad():
-            samples = model.generator(z.to(model.device)).float().cpu()
+            samples = draw(model, z.to(model.device)).float().cpu()
         values = mode_metrics(samples, data.centers, data.std, threshold, min_samples)
         num_modes = values.pop("num_modes")
         protocol = {

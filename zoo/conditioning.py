@@ -8,7 +8,10 @@ A *conditional* model has
   datamodule's labels), ``"code"`` when label k is the value of a categorical latent code that the model was never
   told the meaning of (InfoGAN: a code maps to a class only up to a permutation, found by the metrics);
 * ``generate(n, labels=None) -> Tensor``: n samples; ``labels`` is a 1-D integer tensor of length n with values in
-  ``[0, num_classes)``, or ``None`` for labels cycling through the classes (0, 1, ..., K-1, 0, 1, ...).
+  ``[0, num_classes)``, or ``None`` for labels cycling through the classes (0, 1, ..., K-1, 0, 1, ...);
+* ``sample_z(n, generator=None) -> Tensor`` and ``generate_from(z, labels) -> Tensor``: the generator on given
+  latent inputs and labels, so that grids and metrics can hold z fixed (``zoo.sampling.draw``). ``sample_z`` draws
+  every random input except the labels (InfoGAN: the noise and its continuous codes).
 
 Unconditional models have none of these; ``is_conditional`` tells the two apart. Plain torch, no Lightning.
 """
@@ -19,8 +22,6 @@ from typing import Any
 
 import torch
 from torch import Tensor
-
-from zoo.sampling import require_count
 
 #: what a conditional model's labels mean: data classes, or values of a latent categorical code (InfoGAN)
 LABEL_KINDS = ("class", "code")
@@ -33,6 +34,8 @@ def is_conditional(model: Any) -> bool:
 
 def cycle_labels(n: int, num_classes: int, device: torch.device | str | None = None) -> Tensor:
     """Labels 0, 1, ..., K-1, 0, 1, ... (n of them, int64): every class equally often, in a fixed order."""
+    from zoo.sampling import require_count  # zoo.sampling imports this module
+
     n = require_count("n", n)
     return torch.arange(n, device=device) % int(num_classes)
 

@@ -11,6 +11,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from zoo.conditioning import check_labels, cycle_labels, is_conditional
+
 
 def require_count(name: str, n: Any) -> int:
     """``n`` as an int if it is a positive whole number; otherwise ``TypeError`` (not an integer) or ``ValueError``
@@ -88,6 +90,22 @@ def fixed_z(model: nn.Module, n: int, seed: int) -> Tensor:
     return model.sample_z(n, generator=torch.Generator().manual_seed(seed))
 
 
+def draw(model: nn.Module, z: Tensor, labels: Tensor | None = None) -> Tensor:
+    """``G(z)``, or for a conditional model (``zoo.conditioning``) ``G(z, labels)`` with ``labels`` cycling through the
+    classes when None. Gradients and train/eval mode are the caller's."""
+    if is_conditional(model):
+        if labels is None:
+            labels = cycle_labels(len(z), model.num_classes, z.device)
+        labels = check_labels(labels, len(z), model.num_classes, type(model).__name__)
+        return model.generate_from(z, labels.to(z.device))
+    if labels is not None:
+        raise TypeError(
+            f"labels were given, but {type(model).__name__} is unconditional (it has no num_classes / label_kind): "
+            "drop the labels, or use a conditional variant (CGAN, ACGAN, ProjectionGAN, InfoGAN)."
+        )
+    return model.generator(z)
+
+
 def generate_batches(generator: nn.Module, z: Tensor, batch_size: int) -> Iterator[Tensor]:
     """``generator(z)`` in eval mode, without gradients, ``batch_size`` codes at a time (float32)."""
     batch_size = require_count("batch_size", batch_size)
@@ -99,6 +117,7 @@ def generate_batches(generator: nn.Module, z: Tensor, batch_size: int) -> Iterat
 
 
 def fixed_z_samples(model: nn.Module, n: int, seed: int) -> Tensor:
-    """G(z) for ``fixed_z(model, n, seed)`` in eval mode, on the CPU as float32 (grids, toy metrics)."""
+    """G(z) for ``fixed_z(model, n, seed)`` in eval mode, on the CPU as float32 (grids, toy metrics); conditional
+    models get labels cycling through the classes."""
     with eval_mode(model.generator), torch.no_grad():
-        return model.generator(fixed_z(model, n, seed)).float().cpu()
+        return draw(model, fixed_z(model, n, seed)).float().cpu()

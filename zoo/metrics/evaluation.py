@@ -33,11 +33,12 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from zoo.conditioning import cycle_labels, is_conditional
 from zoo.metrics.extractors import FeatureExtractor
 from zoo.metrics.real_stats import RealStatsCache
 from zoo.metrics.settings import MetricSettings
 from zoo.metrics.suite import MetricSuite
-from zoo.sampling import eval_mode, fixed_z, generate_batches, generator_weights
+from zoo.sampling import draw, eval_mode, fixed_z, generate_batches, generator_weights
 
 
 def shard(n: int, rank: int, world_size: int) -> tuple[int, int]:
@@ -65,8 +66,17 @@ def fake_batches(
     """Samples ``start:stop`` of a fixed set of ``num_fake`` fakes drawn from ``seed``, batch by batch.
 
     Models with ``sample_z`` and ``generator`` (every noise -> image variant) get the same z at every call
-    and the generator runs in eval mode; other models are asked for ``generate(n)`` under a seeded RNG.
+    and the generator runs in eval mode (conditional models: labels cycling through the classes over the whole
+    set, so every class is equally represented); other models are asked for ``generate(n)`` under a seeded RNG.
     """
+    if is_conditional(model):
+        z = fixed_z(model, num_fake, seed)[start:stop]
+        labels = cycle_labels(num_fake, model.num_classes)[start:stop]
+        with eval_mode(model.generator):
+            for z_chunk, label_chunk in zip(z.split(batch_size), labels.split(batch_size)):
+                with torch.no_grad():
+                    yield draw(model, z_chunk, label_chunk.to(z_chunk.device)).float()
+        return
     if hasattr(model, "sample_z") and getattr(model, "generator", None) is not None:
         yield from generate_batches(model.generator, fixed_z(model, num_fake, seed)[start:stop], batch_size)
         return
