@@ -15,6 +15,7 @@ under ``ema``). Without it, ``weights`` (default ``auto``: the EMA when the mode
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +80,10 @@ def score_images(
     return values, protocol
 
 
+#: the per-class values of the class-aware metrics (``class_acc_<k>``, ``class_fid_<k>``, ``class_diversity_<k>``)
+PER_CLASS_KEY = re.compile(r"(class_acc|class_fid|class_diversity)_\d+")
+
+
 def evaluate_images(model: Any, data: Any, evaluation: dict[str, Any]) -> tuple[dict[str, float], dict[str, Any]]:
     """``zoo.metrics.evaluate_generator`` with the settings an ``evaluation`` block names."""
     from zoo.metrics import MetricSettings, evaluate_generator
@@ -101,6 +106,9 @@ def evaluate_images(model: Any, data: Any, evaluation: dict[str, Any]) -> tuple[
     values, protocol = evaluate_generator(model, data, settings, extractor=extractor, cache=cache)
     protocol = {"kind": "images", **protocol}
     protocol.pop("versions", None)
+    per_class = {k: values.pop(k) for k in [k for k in values if PER_CLASS_KEY.fullmatch(k)]}
+    if per_class:  # class_acc_3, class_fid_3, ...: kept with the protocol, not as table columns
+        protocol["per_class"] = per_class
     return values, protocol
 
 

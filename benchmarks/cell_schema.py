@@ -59,6 +59,12 @@ METRICS: dict[str, tuple[str, bool, int]] = {
     "is": ("IS", True, 2),
     "precision": ("Precision", True, 3),
     "recall": ("Recall", True, 3),
+    # class-aware metrics of conditional models (zoo.metrics.class_aware); per-class values go to the protocol
+    "class_acc": ("Class accuracy", True, 3),
+    "class_fid": ("Per-class FID (mean)", False, 2),
+    "class_fid_spread": ("Per-class FID spread (max - min)", False, 2),
+    "class_diversity": ("Intra-class diversity", True, 3),
+    "code_acc": ("Code -> class accuracy (Hungarian)", True, 3),
 }
 #: a cell's second evaluation (``evaluation.also``, e.g. the fashion-domain extractor beside Inception) keeps its
 #: metrics under this prefix, with the same directions
@@ -67,7 +73,8 @@ METRICS.update(
     {
         f"{SECOND_PREFIX}{name}": (f"{label} (domain)", higher, digits)
         for name, (label, higher, digits) in list(METRICS.items())
-        if name in ("fid", "kid", "is", "precision", "recall")
+        if name in ("fid", "kid", "is", "precision", "recall", "class_acc", "class_fid", "class_fid_spread")
+        or name in ("class_diversity", "code_acc")
     }
 )
 #: values kept per seed in the details block but not given a column (spreads within one evaluation)

@@ -14,6 +14,7 @@ import torch
 
 from callbacks.metrics_file import contribute, metrics_json_path
 from callbacks.steps import generator_steps
+from zoo.metrics.class_suite import require_class_aware, require_class_aware_model
 from zoo.metrics.evaluation import evaluate_generator, require_logits_for_is
 from zoo.metrics.extractors import FeatureExtractor
 from zoo.metrics.real_stats import RealStatsCache
@@ -32,6 +33,12 @@ class GenerativeMetrics(L.Callback):
     protocol and history to ``metrics.json`` after every evaluation (``callbacks.metrics_file``). Which generator
     weights were scored (``settings.weights``: the EMA when the model keeps one, by default) is recorded in the
     protocol and in every history entry (``generator_weights``: ``ema`` or ``raw``).
+
+    Conditional models can also be scored per class (``metrics: [fid, class_acc, class_fid, class_diversity]``, or
+    ``code_acc`` for InfoGAN; ``zoo.metrics.class_suite``): logged as ``<prefix>class_acc`` and
+    ``<prefix>class_acc_<k>`` per class, ``<prefix>class_fid`` (mean) / ``_spread`` (max - min) / ``_<k>``,
+    ``<prefix>class_diversity`` / ``_<k>``, ``<prefix>code_acc``. They are checked against the model, data and
+    extractor before training.
 
     Args:
         settings: what to compute and on how many samples (``MetricSettings``: metrics, num_fake, num_real,
@@ -86,6 +93,10 @@ class GenerativeMetrics(L.Callback):
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         extractor = self.build_extractor().to(pl_module.device)
         require_logits_for_is(extractor, self.settings.metrics)  # fail before training, not after it
+        if trainer.datamodule is not None:
+            require_class_aware(pl_module, self.settings.metrics, extractor, trainer.datamodule)
+        else:
+            require_class_aware_model(pl_module, self.settings.metrics)
         shape = getattr(pl_module, "image_shape", None)
         if shape is not None:  # fail before training, not after it
             extractor.check_input(torch.zeros(1, *shape, device=pl_module.device))

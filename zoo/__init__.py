@@ -30,6 +30,10 @@ MODEL_EXPORTS = (
     "DRAGAN",
     "SNGAN",
     "LossSensitiveGAN",
+    "CGAN",
+    "ACGAN",
+    "ProjectionGAN",
+    "InfoGAN",
     "AdversarialModule",
     "NoiseToImageGAN",
 )

@@ -34,6 +34,10 @@ CONFIG_FOLDERS = {
     "loss_sensitive": "LossSensitiveGAN",
     "sngan": "SNGAN",
     "vaegan": "VAEGAN",
+    "infogan": "InfoGAN",
+    "cgan": "CGAN",
+    "acgan": "ACGAN",
+    "projection_gan": "ProjectionGAN",
     "cyclegan": "CycleGAN",  # two-domain data: its configs are built in tests/zoo/test_cyclegan*.py
 }
 CONFIGS = sorted(

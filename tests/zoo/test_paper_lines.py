@@ -176,7 +176,11 @@ PAPER_LINE_TESTS: dict[str, str] = {
     "EBGAN": "tests/zoo/test_ebgan.py",
     "DRAGAN": "tests/zoo/test_dragan.py",
     "SNGAN": "tests/zoo/test_sngan.py",
+    "InfoGAN": "tests/zoo/test_infogan.py",
     "LossSensitiveGAN": "tests/zoo/test_loss_sensitive.py",
+    "CGAN": "tests/zoo/test_conditional.py",
+    "ACGAN": "tests/zoo/test_conditional.py",
+    "ProjectionGAN": "tests/zoo/test_conditional.py",
 }
 NOISE_TO_IMAGE = [GAN, WGAN, WGANGP, LSGAN, FGAN, HingeGAN]
 

@@ -7,6 +7,8 @@ n_real, n_fake, split, dataset, seed, metric settings, library versions, checkpo
 Numbers from different extractors are not comparable; ``fashion-domain`` numbers are not Inception numbers.
 A CycleGAN checkpoint is scored on translations of held-out images, both directions (``fid_AtoB``,
 ``fid_BtoA``, ...): pass its two-domain data, e.g. ``--data FashionMNISTPairData``.
+A conditional checkpoint can also be scored per class: ``--metrics fid,class_acc,class_fid,class_diversity``
+(``code_acc`` for InfoGAN, whose code -> class mapping goes in the protocol; ``zoo.metrics.class_suite``).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any
 
 import datamodules
 from zoo.checkpoints import load_variant
+from zoo.metrics.class_suite import require_class_aware_model
 from zoo.metrics.evaluation import evaluate_generator, is_translation_model
 from zoo.metrics.extractors import list_extractors, sha256_file
 from zoo.metrics.real_stats import RealStatsCache
@@ -56,7 +59,12 @@ def make_datamodule(name: str, data_dir: str | None, image_shape: tuple[int, ...
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="gan-zoo evaluate", description="Generative metrics of a checkpoint.")
     p.add_argument("--ckpt", required=True, help="checkpoint written by gan-zoo fit")
-    p.add_argument("--metrics", default=",".join(DEFAULTS.metrics), help="comma-separated: fid, kid, is, pr")
+    p.add_argument(
+        "--metrics",
+        default=",".join(DEFAULTS.metrics),
+        help="comma-separated: fid, kid, is, pr; for conditional models also class_acc, class_fid, class_diversity "
+        "(InfoGAN: code_acc, class_diversity)",
+    )
     p.add_argument("--num-fake", type=int, default=DEFAULTS.num_fake)
     p.add_argument("--num-real", type=int, default=DEFAULTS.num_real)
     p.add_argument("--split", default=DEFAULTS.split, help="real split to compare against")
@@ -104,6 +112,10 @@ def evaluate_command(argv: Sequence[str]) -> dict[str, Any]:
         raise SystemExit(f"gan-zoo evaluate: {err}") from err
     start = time.perf_counter()
     model = load_variant(args.ckpt)
+    try:  # before the data is loaded: class-aware metrics need a conditional model of the right label kind
+        require_class_aware_model(model, settings.metrics)
+    except (TypeError, ValueError) as err:
+        raise SystemExit(f"gan-zoo evaluate: {err}") from err
     if args.data is None and is_translation_model(model):
         raise SystemExit(
             f"gan-zoo evaluate: {type(model).__name__} translates images, so it is scored by translating held-out "

@@ -1,4 +1,12 @@
-"""``gan-zoo sample``: a grid of samples from a checkpoint."""
+"""``gan-zoo sample``: a grid of samples from a checkpoint.
+
+    gan-zoo sample --ckpt last.ckpt --out grid.png [--num 64]              # unconditional: 64 samples, 8 a row
+    gan-zoo sample --ckpt cgan.ckpt --out grid.png --labels 0,3,7 --num 8  # conditional: a row of 8 per label
+
+A conditional checkpoint (cGAN, ACGAN, ProjectionGAN, InfoGAN) is drawn one row per label (``--labels``, default
+every label), ``--num`` samples a row, the same z down each column; an InfoGAN with continuous codes gets its code
+sweep (rows: code values, columns: the first continuous code from -2 to 2). See ``callbacks.sample_grid``.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +14,15 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
-from callbacks.sample_grid import SampleGrid
+from callbacks.sample_grid import SampleGrid, grid_labels
 from zoo.checkpoints import load_variant
+from zoo.conditioning import is_conditional
 from zoo.sampling import WEIGHTS, require_count, resolve_weights
 
 #: listed in the error for an unknown extension (any format Pillow can write is accepted)
 COMMON_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+#: ``--num`` when not given: samples of an unconditional grid, samples per row (label) of a conditional one
+DEFAULT_NUM, DEFAULT_PER_LABEL = 64, 8
 
 
 def positive_int(text: str) -> int:
@@ -21,6 +32,18 @@ def positive_int(text: str) -> int:
     except ValueError as err:
         message = str(err) if "positive int" in str(err) else f"--num must be a positive int, got {text!r}."
         raise argparse.ArgumentTypeError(message) from None
+
+
+def label_list(text: str) -> list[int]:
+    """argparse type: ``"0,3,7"`` -> ``[0, 3, 7]`` (whole numbers; their range is checked against the model)."""
+    parts = [part.strip() for part in text.split(",") if part.strip()]
+    try:
+        labels = [int(part) for part in parts]
+    except ValueError:
+        labels = []
+    if not labels:
+        raise argparse.ArgumentTypeError(f"--labels must be comma-separated class indices, e.g. 0,3,7; got {text!r}.")
+    return labels
 
 
 def image_extensions() -> dict[str, str]:
@@ -50,7 +73,19 @@ def sample_command(argv: Sequence[str]) -> None:
     parser = argparse.ArgumentParser(prog="gan-zoo sample", description=sample_command.__doc__)
     parser.add_argument("--ckpt", required=True, help="checkpoint written by gan-zoo fit")
     parser.add_argument("--out", required=True, help="image file to write (.png, .jpg, ...); folders are created")
-    parser.add_argument("--num", type=positive_int, default=64, help="number of samples (a positive int)")
+    parser.add_argument(
+        "--num",
+        type=positive_int,
+        default=None,
+        help=f"number of samples (a positive int; default {DEFAULT_NUM}); for a conditional model, samples per label "
+        f"(default {DEFAULT_PER_LABEL})",
+    )
+    parser.add_argument(
+        "--labels",
+        type=label_list,
+        default=None,
+        help="conditional models: the labels to draw, one row each (e.g. 0,3,7; default every label)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--weights",
@@ -65,6 +100,14 @@ def sample_command(argv: Sequence[str]) -> None:
         used = resolve_weights(model, args.weights)
     except ValueError as err:
         raise SystemExit(f"gan-zoo sample: {err}") from err
+    if is_conditional(model) or args.labels is not None:
+        rows = grid_labels(model, args.labels)  # ValueError: labels for an unconditional model, or out of range
+        per_label = args.num or DEFAULT_PER_LABEL
+        grid = SampleGrid(num_samples=per_label, nrow=per_label, seed=args.seed, weights=used, labels=rows.tolist())
+        what = f"{len(rows)} x {per_label} samples (labels {', '.join(map(str, rows.tolist()))})"
+    else:
+        grid = SampleGrid(num_samples=args.num or DEFAULT_NUM, seed=args.seed, weights=used)
+        what = f"{args.num or DEFAULT_NUM} samples"
     out.parent.mkdir(parents=True, exist_ok=True)
-    SampleGrid(num_samples=args.num, seed=args.seed, weights=used).write(model, out)
-    print(f"wrote {args.num} samples of {type(model).__name__} ({used} generator weights) to {out}")
+    grid.write(model, out)
+    print(f"wrote {what} of {type(model).__name__} ({used} generator weights) to {out}")

@@ -15,6 +15,10 @@ and on how many samples is a ``MetricSettings``. How it runs:
 3. The extractor runs once per batch; its features feed FID (Heusel et al. 2017), KID (Binkowski et al.
    2018) and precision/recall (Kynkäänniemi et al. 2019), its logits the Inception score (Salimans et al.
    2016). All four live in one ``zoo.metrics.suite.MetricSuite`` and sync across DDP ranks the same way.
+4. Conditional models: fake i is generated with label ``i % K`` (``fake_labels``), and the class-aware metrics
+   (``class_acc``, ``class_fid``, ``class_diversity``, ``code_acc``: ``zoo.metrics.class_suite``) read each fake's
+   features and logits with that label, and the real features with the real labels; the protocol gets a
+   ``class_aware`` block (definitions, per-label counts, InfoGAN's code -> class mapping).
 
 Under DDP every rank takes a contiguous share of the fake codes and of the real features, and ``compute()``
 runs on all ranks (gathering in rank order), so 2 ranks give the numbers 1 process gives on the same
@@ -33,19 +37,21 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from zoo.conditioning import cycle_labels, is_conditional
+from zoo.metrics.class_suite import ClassAwareSuite, class_metrics, real_labels, require_class_aware, require_class_head
 from zoo.metrics.extractors import FeatureExtractor
 from zoo.metrics.real_stats import RealStatsCache
+from zoo.metrics.sample_sources import (
+    TRANSLATIONS,
+    domain_samples,
+    fake_batches,
+    fake_labels,
+    is_translation_model,
+    shard,
+    translated_batches,
+)
 from zoo.metrics.settings import MetricSettings
 from zoo.metrics.suite import MetricSuite
-from zoo.sampling import draw, eval_mode, fixed_z, generate_batches, generator_weights
-
-
-def shard(n: int, rank: int, world_size: int) -> tuple[int, int]:
-    """Contiguous [start, stop) share of n items for ``rank``: concatenated in rank order they give 0..n."""
-    base, extra = divmod(n, world_size)
-    start = rank * base + min(rank, extra)
-    return start, start + base + (1 if rank < extra else 0)
+from zoo.sampling import generator_weights
 
 
 @torch.no_grad()
@@ -58,34 +64,6 @@ def extract(extractor: FeatureExtractor, images: Tensor, batch_size: int) -> tup
         feats.append(f.cpu())
         logits.append(lg.cpu())
     return torch.cat(feats), torch.cat(logits)
-
-
-def fake_batches(
-    model: nn.Module, num_fake: int, start: int, stop: int, seed: int, batch_size: int
-) -> Iterator[Tensor]:
-    """Samples ``start:stop`` of a fixed set of ``num_fake`` fakes drawn from ``seed``, batch by batch.
-
-    Models with ``sample_z`` and ``generator`` (every noise -> image variant) get the same z at every call
-    and the generator runs in eval mode (conditional models: labels cycling through the classes over the whole
-    set, so every class is equally represented); other models are asked for ``generate(n)`` under a seeded RNG.
-    """
-    if is_conditional(model):
-        z = fixed_z(model, num_fake, seed)[start:stop]
-        labels = cycle_labels(num_fake, model.num_classes)[start:stop]
-        with eval_mode(model.generator):
-            for z_chunk, label_chunk in zip(z.split(batch_size), labels.split(batch_size)):
-                with torch.no_grad():
-                    yield draw(model, z_chunk, label_chunk.to(z_chunk.device)).float()
-        return
-    if hasattr(model, "sample_z") and getattr(model, "generator", None) is not None:
-        yield from generate_batches(model.generator, fixed_z(model, num_fake, seed)[start:stop], batch_size)
-        return
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed + 7919 * start)
-        for begin in range(start, stop, batch_size):
-            with torch.no_grad():
-                images = model.generate(min(batch_size, stop - begin)).float()
-            yield images
 
 
 def dataset_name(datamodule: Any) -> str:
@@ -121,45 +99,24 @@ def require_logits_for_is(extractor: FeatureExtractor, metrics: Sequence[str]) -
         )
 
 
-def is_translation_model(model: nn.Module) -> bool:
-    """Image-to-image models (CycleGAN) translate held-out images instead of sampling a prior."""
-    return callable(getattr(model, "translate", None))
-
-
-#: (direction, source domain, target domain) of a two-domain translation model
-TRANSLATIONS = (("AtoB", "A", "B"), ("BtoA", "B", "A"))
-
-
-def translated_batches(model: nn.Module, images: Tensor, direction: str, batch_size: int) -> Iterator[Tensor]:
-    """``model.translate(images, direction)`` batch by batch, with the model in eval mode (restored after)."""
-    device = next(model.parameters()).device
-    with eval_mode(model):
-        for chunk in images.split(batch_size):
-            with torch.no_grad():
-                translated = model.translate(chunk.to(device), direction).float()
-            yield translated
-
-
-def _domain_samples(datamodule: Any, split: str, domain: str, n: int) -> Tensor:
-    """The first ``n`` held-out images of ``domain`` (all of them when the split holds fewer)."""
-    try:
-        images = datamodule.real_samples(split, None, domain=domain)
-    except TypeError as err:
-        raise ValueError(
-            f"{type(datamodule).__name__} serves one domain, but a translation model (CycleGAN) is scored by "
-            "translating held-out images of domain A and comparing them with held-out images of domain B (and "
-            "back): evaluate it with a two-domain datamodule such as datamodules.UnpairedImageData or "
-            "datamodules.FashionMNISTPairData (gan-zoo evaluate --data FashionMNISTPairData)."
-        ) from err
-    return images[:n]
-
-
 @dataclass
 class _Scored:
     values: dict[str, float]
     timings: dict[str, float]
     cached: bool
     kid_subset_size: int  # the subset size KID used: at most the sample counts
+    class_details: dict[str, Any] | None = None  # the class-aware metrics' protocol block
+
+
+@dataclass
+class _ClassInputs:
+    """What the class-aware metrics add to one scoring: their suite, this rank's fake labels (in the order the
+    fakes come), the real labels (or None), and the datamodule (its number of classes)."""
+
+    suite: ClassAwareSuite
+    fake_labels: Tensor
+    real_labels: Tensor | None
+    datamodule: Any
 
 
 def _score(
@@ -173,8 +130,10 @@ def _score(
     num_fake: int,
     rank: int,
     world_size: int,
+    classes: _ClassInputs | None = None,
 ) -> _Scored:
-    """Metric values of the fakes ``fakes()`` yields (this rank's share) against ``real_images``."""
+    """Metric values of the fakes ``fakes()`` yields (this rank's share) against ``real_images``; with ``classes``,
+    the class-aware ones too (the j-th fake yielded has label ``classes.fake_labels[j]``)."""
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     extractor.check_input(real_images[:1])
@@ -200,16 +159,29 @@ def _score(
     )
     lo, hi = shard(num_real, rank, world_size)
     suite.update_real(real_features[lo:hi])
+    if classes is not None:  # before any fake is drawn: the classifier must classify the data's classes
+        require_class_head(settings.metrics, real_logits.shape[1], extractor, classes.datamodule)
+        classes.suite.set_real(real_features, classes.real_labels)
     t1 = time.perf_counter()
     device = next(extractor.parameters(), torch.empty(0)).device
+    done = 0  # fakes scored so far: the next batch's labels start here
     for images in fakes():
         features, logits = extractor(images.to(device))
         suite.update_fake(features.cpu(), logits.cpu())
+        if classes is not None:
+            classes.suite.update(features.cpu(), logits.cpu(), classes.fake_labels[done : done + len(images)])
+        done += len(images)
+    if classes is not None and done != len(classes.fake_labels):
+        raise RuntimeError(f"{done} fakes were drawn for {len(classes.fake_labels)} labels.")
     timings["fake_s"] = time.perf_counter() - t1
     t2 = time.perf_counter()
     values = suite.compute()
+    details = None
+    if classes is not None:
+        class_values, details = classes.suite.compute()
+        values.update(class_values)
     timings["compute_s"] = time.perf_counter() - t2
-    return _Scored(values, timings, cache.last_hit, kid_size)
+    return _Scored(values, timings, cache.last_hit, kid_size, details)
 
 
 def evaluate_generator(
@@ -240,18 +212,20 @@ def evaluate_generator(
         )
     extractor = extractor if extractor is not None else settings.build_extractor()
     require_logits_for_is(extractor, settings.metrics)
+    require_class_aware(model, settings.metrics, extractor, datamodule)
     cache = cache if cache is not None else RealStatsCache(enabled=False)
     num_fake, num_real, batch_size = settings.num_fake, settings.num_real, settings.batch_size
     values: dict[str, float] = {}
     timings: dict[str, float] = {}
     kid_size = settings.kid_subset_size
+    class_block: dict[str, Any] | None = None  # the class-aware metrics' protocol entry (when requested)
     if is_translation_model(model):
         weights_used = "raw"  # translations use the trained generators
         cached = True
         counts: dict[str, dict[str, int]] = {}
         for direction, source, target in TRANSLATIONS:
-            inputs = _domain_samples(datamodule, settings.split, source, num_fake)
-            references = _domain_samples(datamodule, settings.split, target, num_real)
+            inputs = domain_samples(datamodule, settings.split, source, num_fake)
+            references = domain_samples(datamodule, settings.split, target, num_real)
             lo, hi = shard(len(inputs), rank, world_size)
 
             def fakes(inputs=inputs[lo:hi], direction=direction) -> Iterator[Tensor]:
@@ -272,9 +246,16 @@ def evaluate_generator(
         }
     else:
         real_images = datamodule.real_samples(settings.split, num_real)
+        lo, hi = shard(num_fake, rank, world_size)
+        classes = None
+        if class_metrics(settings.metrics):  # (require_class_aware: the model is conditional)
+            labels = fake_labels(model, num_fake)[lo:hi]
+            reals = real_labels(datamodule, settings.split, num_real) if "class_fid" in settings.metrics else None
+            suite = ClassAwareSuite(settings.metrics, model.num_classes, model.label_kind, sync_on_compute=True)
+            classes = _ClassInputs(suite, labels, reals, datamodule)
 
         def fakes() -> Iterator[Tensor]:
-            return fake_batches(model, num_fake, *shard(num_fake, rank, world_size), settings.seed, batch_size)
+            return fake_batches(model, num_fake, lo, hi, settings.seed, batch_size)
 
         with generator_weights(model, settings.weights) as weights_used:
             scored = _score(
@@ -288,9 +269,12 @@ def evaluate_generator(
                 num_fake,
                 rank,
                 world_size,
+                classes,
             )
         values, timings, cached, kid_size = scored.values, scored.timings, scored.cached, scored.kid_subset_size
         sample_counts = {"n_real": num_real, "n_fake": num_fake}
+        if scored.class_details is not None:
+            class_block = {"classifier": extractor.name, **scored.class_details}
     protocol = {
         "extractor": extractor.name,
         "extractor_sha256": extractor.weights_sha256,
@@ -310,4 +294,6 @@ def evaluate_generator(
         "versions": library_versions(),
         "timings_s": {k: round(v, 3) for k, v in timings.items()},
     }
+    if class_block is not None:
+        protocol["class_aware"] = class_block
     return values, protocol

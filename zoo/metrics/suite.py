@@ -6,6 +6,10 @@ FID: Heusel et al. 2017, eq. (6) (Frechet distance of Gaussians fitted to the fe
 2016, exp(E KL(p(y|x) || p(y))), mean over splits. Precision/recall: Kynkaanniemi et al. 2019, k-NN manifolds.
 FID/KID/IS are torchmetrics metrics given a pass-through feature module (the features are already computed);
 precision/recall is torch-fidelity's (>= 0.4.0) implementation inside a torchmetrics ``Metric``.
+
+The class-aware metrics of conditional models (``CLASS_METRICS``: ``class_acc``, ``class_fid``, ``class_diversity``,
+``code_acc``) are parsed here too but computed by ``zoo.metrics.class_suite`` (they need the labels of the fakes and
+of the real data); their per-class FID is ``frechet_distance``, the computation behind ``MetricSuite``'s ``fid``.
 """
 
 from __future__ import annotations
@@ -25,16 +29,19 @@ from torchmetrics.utilities.data import dim_zero_cat
 from zoo.validation import require_choice
 
 METRICS = ("fid", "kid", "is", "pr")
+#: metrics of conditional models, computed per label (``zoo.metrics.class_suite``); never part of the default set
+CLASS_METRICS = ("class_acc", "class_fid", "class_diversity", "code_acc")
 
 
 def parse_metrics(metrics: str | Sequence[str]) -> tuple[str, ...]:
-    """``"fid,kid"`` or ``["fid", "kid"]`` -> ``("fid", "kid")``, each checked against ``METRICS``."""
+    """``"fid,kid"`` or ``["fid", "kid"]`` -> ``("fid", "kid")``, each checked against ``METRICS`` and
+    ``CLASS_METRICS``."""
     names = [m.strip().lower() for m in (metrics.split(",") if isinstance(metrics, str) else metrics)]
     names = [m for m in names if m]
     if not names:
-        raise ValueError(f"no metrics requested; choose from {', '.join(METRICS)}.")
+        raise ValueError(f"no metrics requested; choose from {', '.join(METRICS + CLASS_METRICS)}.")
     for name in names:
-        require_choice("metric", name, METRICS)
+        require_choice("metric", name, METRICS + CLASS_METRICS)
     return tuple(dict.fromkeys(names))
 
 
@@ -47,6 +54,15 @@ class PassThrough(nn.Module):
 
     def forward(self, features: Tensor) -> Tensor:
         return features
+
+
+def frechet_distance(real: Tensor, fake: Tensor) -> float:
+    """FID between two sets of feature vectors (N, D): the torchmetrics computation ``MetricSuite``'s ``fid`` runs
+    (features as float32, sums in float64), in this process only (no DDP sync: give it the gathered features)."""
+    fid = FrechetInceptionDistance(PassThrough(real.shape[1]), sync_on_compute=False)
+    fid.update(real.float().double(), real=True)
+    fid.update(fake.float().double(), real=False)
+    return float(fid.compute())
 
 
 def _require_fidelity_prc() -> Any:
