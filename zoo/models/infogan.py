@@ -193,7 +193,7 @@ class InfoGAN(NoiseToImageGAN):
 
     def discriminator_loss(self, real: Tensor, fake: Tensor, labels: Tensor, z: Tensor) -> dict[str, Tensor]:
         """-V(D, G) + lambda (-L_I) on ``fake`` = G(z, labels) (eq. 6, minimized over D and Q)."""
-        real_scores, _ = self.discriminator(real)
+        real_scores, _ = self.discriminator(real, with_q=False)  # Q only reads fakes: their codes are known
         fake_scores, q = self.discriminator(fake)
         gan = losses.minimax_d(real_scores, fake_scores)  # -E log D(x) - E log(1 - D(G(z, c)))
         info = self.information_loss(q, labels, z)

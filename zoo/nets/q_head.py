@@ -161,7 +161,11 @@ class DiscriminatorWithQ(nn.Module):
         self.q_head = QHead(feature_size(layer), num_categories, num_continuous, continuous_std, norm=norm)
         self.image_shape = getattr(discriminator, "image_shape", None)
 
-    def forward(self, x: Tensor) -> tuple[Tensor, QPosterior]:
+    def forward(self, x: Tensor, with_q: bool = True) -> tuple[Tensor, QPosterior | None]:
+        """(scores, Q's posterior); ``with_q=False`` skips the Q head (``None``), e.g. for real images, whose codes
+        are unknown."""
+        if not with_q:
+            return self.discriminator(x), None
         tapped: list[Tensor] = []
         handle = feature_layer(self.discriminator).register_forward_pre_hook(lambda _m, args: tapped.append(args[0]))
         try:
