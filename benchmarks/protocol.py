@@ -10,6 +10,8 @@ from typing import Any
 
 import torch
 
+from zoo.precision import cpu_bf16_units
+
 
 def git_sha() -> str:
     try:
@@ -41,6 +43,7 @@ def hardware() -> dict[str, Any]:
         "processor": platform.processor() or platform.machine(),
         "cpu_model": cpu_model(),
         "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "cpu_bf16_units": cpu_bf16_units(),
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
     }

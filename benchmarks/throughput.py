@@ -1,14 +1,24 @@
-"""Throughput: the zoo's Lightning training step vs a hand-written PyTorch loop vs a DataLoader data path.
+"""Throughput of the zoo's training step against a hand loop, a reference-style loop and the machine's peak.
 
-    python -m benchmarks.throughput [--variant GAN] [--steps 60] [--repeats 3] [--batch-size 64]
+    python -m benchmarks.throughput [--nets dcgan28,lucic] [--precisions auto] [--steps 40] [--repeats 3]
+                                    [--compile] [--out benchmarks/results/throughput.json]
 
-One process, interleaved repeats, same nets (same init), optimizers and batch size:
-  (a) ``zoo``: ``Trainer.fit(variant, FashionMNISTData)``, timed between training batches (startup excluded);
-  (b) ``hand``: a plain PyTorch loop doing the same D and G updates, fed from the in-memory tensor;
-  (c) ``dataloader``: the hand loop fed by torchvision's ``FashionMNIST`` + ``ToTensor``/``Normalize`` through a
-      ``DataLoader`` (workers, pinned memory) instead of the in-memory path;
-plus the data paths alone (no training). Prints images/s and ratios; writes benchmarks/results/throughput.json
-and the Markdown rendered from it (throughput.md).
+For each net family (``dcgan28``: the DCGAN-28 nets of ``GAN()``'s defaults, width 64, z in R^100; ``lucic``:
+the InfoGAN-style nets of Lucic et al. 2018, ``configs/gan/fashion_mnist_lucic.yaml``) and precision (fp32, and
+bf16-mixed where the device has native bf16, ``zoo.precision.native_bf16``), one process times, in interleaved
+repeats, the same GAN (non-saturating) updates at batch 64 on Fashion-MNIST from the same initial weights:
+
+* ``zoo``: ``Trainer.fit(GAN(...), FashionMNISTData)``, timed between training batches (startup excluded);
+* ``hand``: the same updates as a plain PyTorch loop (``benchmarks.step_loops.hand_step``);
+* ``reference``: the gradient flow common in public implementations (``benchmarks.step_loops.reference_step``:
+  the D update backpropagates through G, the G update computes D's weight gradients).
+
+FLOPs per step are counted with ``torch.utils.flop_counter.FlopCounterMode`` (the zoo's on a real training
+batch inside the Trainer; the loops' on one step), and achieved FLOP/s = FLOPs per step x steps/s is reported as
+a fraction of the measured peak (``benchmarks.roofline``: the best large ``torch.mm`` in that dtype). For the
+first configuration the data paths are timed too: the hand loop fed by torchvision's ``FashionMNIST`` through a
+``DataLoader``, and both data paths alone. Writes benchmarks/results/throughput.json and the Markdown rendered
+from it. On a GPU the same command measures the GPU (``--compile`` adds compiled-net rows).
 """
 
 from __future__ import annotations
@@ -23,45 +33,51 @@ import tempfile
 import time
 import warnings
 from pathlib import Path
+from typing import Any
 
 import lightning as L
 import torch
-import torch.nn.functional as F
 
 from benchmarks.protocol import protocol
+from benchmarks.roofline import matmul_peak
+from benchmarks.step_loops import STEPS, StepTimer, loop_run, step_flops
 from datamodules import FashionMNISTData
 from datamodules.base import to_unit_range
 from datamodules.fashion_mnist import DEBIAN_DIR
 from zoo import GAN
+from zoo.precision import cpu_bf16_units, native_bf16
 
 warnings.filterwarnings("ignore")
 RESULTS = Path(__file__).parent / "results"
 
+#: the net families timed, as ``GAN`` keyword arguments (image shape from the data)
+NETS: dict[str, dict[str, Any]] = {
+    "dcgan28": {"objective": "non_saturating"},
+    "lucic": {
+        "objective": "non_saturating",
+        "nets": "infogan",
+        "latent_dim": 64,
+        "latent_distribution": "uniform",
+        "lr": 5e-5,
+        "betas": (0.0, 0.999),
+    },
+}
+NET_LABELS = {
+    "dcgan28": "DCGAN-28 (width 64, z 100)",
+    "lucic": "InfoGAN-style (Lucic et al., z 64)",
+}
+PATHS = ("zoo", "hand", "reference")
+DTYPES = {"32-true": torch.float32, "bf16-mixed": torch.bfloat16}
 
-class StepTimer(L.Callback):
-    """Wall time of training batches ``skip`` .. end (excludes startup and warm-up)."""
 
-    def __init__(self, skip: int) -> None:
-        self.skip = skip
-        self.start = 0.0
-        self.end = 0.0
-        self.batches = 0
-
-    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
-        if batch_idx == self.skip:
-            self.start = time.perf_counter()
-
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        self.end = time.perf_counter()
-        self.batches = batch_idx + 1 - self.skip
-
-
-def zoo_run(template: GAN, data: FashionMNISTData, steps: int, warmup: int) -> float:
+def zoo_run(template: GAN, data: FashionMNISTData, steps: int, warmup: int, precision: str) -> tuple[float, int]:
+    """Images/s of the zoo's step under ``Trainer(precision=...)``, and the FLOPs of one of its steps."""
     model = copy.deepcopy(template)
-    timer = StepTimer(warmup)
+    timer = StepTimer(warmup, template.device if template.device.type != "meta" else torch.device("cpu"))
     trainer = L.Trainer(
         accelerator="auto",
         devices=1,
+        precision=precision,
         max_epochs=1,
         limit_train_batches=steps + warmup,
         logger=False,
@@ -70,45 +86,54 @@ def zoo_run(template: GAN, data: FashionMNISTData, steps: int, warmup: int) -> f
         enable_model_summary=False,
         callbacks=[timer],
     )
+    timer.device = trainer.strategy.root_device
     trainer.fit(model, data)
-    return timer.batches * data.batch_size / (timer.end - timer.start)
+    return timer.batches * data.batch_size / (timer.end - timer.start), timer.flops
 
 
-def hand_step(G, D, opt_g, opt_d, real: torch.Tensor, latent_dim: int) -> None:
-    """One D update then one G update, as ``zoo.GAN`` (non-saturating) does them."""
-    n = len(real)
-    opt_d.zero_grad(set_to_none=True)
-    with torch.no_grad():
-        fake = G(torch.randn(n, latent_dim, device=real.device))
-    (F.softplus(-D(real)).mean() + F.softplus(D(fake)).mean()).backward()
-    opt_d.step()
-    for p in D.parameters():
-        p.requires_grad_(False)
-    opt_g.zero_grad(set_to_none=True)
-    F.softplus(-D(G(torch.randn(n, latent_dim, device=real.device)))).mean().backward()
-    opt_g.step()
-    for p in D.parameters():
-        p.requires_grad_(True)
-
-
-def hand_run(template: GAN, batches, steps: int, warmup: int, device: torch.device) -> float:
+def loop_nets(template: GAN, device: torch.device):
+    """A fresh copy of the template's nets and optimizers on ``device``, and its noise sampler."""
     model = copy.deepcopy(template).to(device)
-    G, D = model.generator, model.discriminator
-    opt_g, opt_d = (o for o in model.configure_optimizers())
-    it = iter(batches)
-    start = 0.0
-    count = 0
-    for i in range(steps + warmup):
-        if i == warmup:
-            if device.type == "cuda":
-                torch.cuda.synchronize()
-            start = time.perf_counter()
-        real = next(it)
-        hand_step(G, D, opt_g, opt_d, real, model.hparams.latent_dim)
-        count += len(real) if i >= warmup else 0
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    return count / (time.perf_counter() - start)
+    opt_g, opt_d = model.configure_optimizers()
+    return (model.generator, model.discriminator, opt_g, opt_d), (lambda n: model.sample_z(n).to(device))
+
+
+def time_configuration(
+    name: str, precision: str, compile_nets: bool, data: FashionMNISTData, memory, args, device
+) -> dict[str, Any]:
+    """Interleaved repeats of the three paths for one net family and precision."""
+    template = GAN(image_shape=data.image_shape, compile=compile_nets, **NETS[name])
+    runs: dict[str, list[float]] = {path: [] for path in PATHS}
+    flops: dict[str, int] = {}
+    for repeat in range(args.repeats):
+        images_per_s, flops["zoo"] = zoo_run(template, data, args.steps, args.warmup, precision)
+        runs["zoo"].append(images_per_s)
+        for path, step in STEPS.items():
+            nets, noise = loop_nets(template, device)
+            if repeat == 0:
+                flops[path] = step_flops(step, nets, noise, next(memory), device, precision)
+            runs[path].append(loop_run(step, nets, noise, memory, args.steps, args.warmup, device, precision))
+        print(f"{name} {precision} repeat {repeat}: " + ", ".join(f"{k} {v[-1]:.0f} img/s" for k, v in runs.items()))
+    median = {path: statistics.median(v) for path, v in runs.items()}
+    return {
+        "nets": name,
+        "precision": precision,
+        "compile": compile_nets,
+        "images_per_s": runs,
+        "median_images_per_s": median,
+        "flops_per_step": flops,
+        "zoo_over_reference": median["zoo"] / median["reference"],
+        "zoo_over_hand": median["zoo"] / median["hand"],
+    }
+
+
+def add_peak_fractions(config: dict[str, Any], peaks: dict[str, dict[str, Any]], batch_size: int) -> None:
+    """Achieved FLOP/s of each path (its own FLOPs per step x its steps/s) and the fraction of measured peak."""
+    peak = peaks[config["precision"]]["flops_per_s"]
+    config["achieved_flops_per_s"] = {
+        path: config["flops_per_step"][path] * config["median_images_per_s"][path] / batch_size for path in PATHS
+    }
+    config["fraction_of_peak"] = {path: v / peak for path, v in config["achieved_flops_per_s"].items()}
 
 
 def in_memory_batches(data: FashionMNISTData, device: torch.device):
@@ -160,43 +185,103 @@ def torchvision_root(data_dir: str) -> Path:
     return root
 
 
+def precisions_for(device: torch.device, requested: str) -> list[str]:
+    """``auto``: fp32, plus bf16-mixed where the device has native bf16."""
+    if requested != "auto":
+        return requested.split(",")
+    return ["32-true"] + (["bf16-mixed"] if native_bf16(device) else [])
+
+
 def render(result: dict) -> str:
     """Markdown for a throughput result (the numbers come from the JSON, never typed)."""
-    med, runs, proto = result["median_images_per_s"], result["images_per_s"], result["protocol"]
-    labels = {
-        "zoo": "zoo training step under Lightning (in-memory data)",
-        "hand": "hand-written PyTorch loop (in-memory data)",
-        "dataloader": "hand-written loop fed by torchvision FashionMNIST + DataLoader",
-        "data_in_memory": "data path alone: in-memory batches",
-        "data_dataloader": "data path alone: torchvision + DataLoader",
-    }
+    proto, peaks = result["protocol"], result["peak"]
     lines = [
-        f"# Throughput: {result['variant']}, batch {result['batch_size']}, device {result['device']}",
+        f"# Throughput: GAN (non-saturating), batch {result['batch_size']}, {result['device_name']}",
         "",
-        "| path | median images/s | repeats |",
-        "|---|---:|---|",
+        f"CPU capability {proto['hardware']['cpu_capability']}, bf16 units {result['bf16_units']}, "
+        f"torch threads {proto['hardware']['torch_threads']}. Images/s are medians of {result['repeats']} "
+        f"interleaved repeats of {result['timed_steps']} steps (after {result['warmup_steps']} warm-up); one "
+        "step = one D and one G update. FLOPs counted by `torch.utils.flop_counter` (matmuls and convolutions, "
+        "forward and backward).",
+        "",
+        "| nets | precision | compile | zoo img/s | hand img/s | reference-style img/s | zoo / reference | "
+        "GFLOP/step zoo | GFLOP/step reference | zoo GFLOP/s | zoo fraction of peak |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    lines += [f"| {labels[k]} | {med[k]:,.0f} | {', '.join(f'{v:,.0f}' for v in runs[k])} |" for k in labels]
-    lines += ["", "| ratio | value |", "|---|---:|"]
-    lines += [f"| {k} | {v:.3f} |" for k, v in result["ratios"].items()]
+    for c in result["configurations"]:
+        m, f = c["median_images_per_s"], c["flops_per_step"]
+        lines.append(
+            f"| {NET_LABELS[c['nets']]} | {c['precision']} | {'yes' if c['compile'] else 'no'} | {m['zoo']:,.0f} | "
+            f"{m['hand']:,.0f} | {m['reference']:,.0f} | {c['zoo_over_reference']:.2f}x | {f['zoo'] / 1e9:.2f} | "
+            f"{f['reference'] / 1e9:.2f} | {c['achieved_flops_per_s']['zoo'] / 1e9:.1f} | "
+            f"{c['fraction_of_peak']['zoo']:.1%} |"
+        )
+    lines += ["", "| measured peak (best `torch.mm`) | n | GFLOP/s |", "|---|---:|---:|"]
+    lines += [f"| {p} ({v['dtype']}) | {v['n']} | {v['flops_per_s'] / 1e9:.1f} |" for p, v in peaks.items()]
+    if result["bf16_speedup"]:
+        lines += ["", "| nets | bf16-mixed speed-up of the zoo step over fp32 |", "|---|---:|"]
+        lines += [f"| {NET_LABELS[k]} | {v:.2f}x |" for k, v in result["bf16_speedup"].items()]
+    ratios = [c["zoo_over_reference"] for c in result["configurations"]]
     lines += [
         "",
-        f"Protocol: {result['timed_steps']} timed steps after {result['warmup_steps']} warm-up, "
-        f"{result['repeats']} interleaved repeats, {result['dataloader_workers']} DataLoader workers; "
-        f"command `{proto['command']}`; git `{proto['git_sha']}`; hardware {proto['hardware']}; "
+        f"Bar: zoo step >= 1.2x the reference-style loop at equal nets and precision: "
+        f"{'met' if min(ratios) >= 1.2 else 'NOT met'} (lowest {min(ratios):.2f}x).",
+    ]
+    if result.get("data_paths"):
+        d = result["data_paths"]
+        lines += [
+            "",
+            f"## Data paths ({NET_LABELS[d['nets']]}, {d['precision']}, {d['dataloader_workers']} DataLoader workers)",
+            "",
+            "| path | median images/s |",
+            "|---|---:|",
+            f"| hand loop fed by torchvision FashionMNIST + DataLoader | {d['median']['dataloader']:,.0f} |",
+            f"| data path alone: in-memory batches | {d['median']['data_in_memory']:,.0f} |",
+            f"| data path alone: torchvision + DataLoader | {d['median']['data_dataloader']:,.0f} |",
+        ]
+    lines += [
+        "",
+        f"Protocol: command `{proto['command']}`; git `{proto['git_sha']}`; hardware {proto['hardware']}; "
         f"versions {proto['versions']}; wall {proto['wall_time_s']} s.",
         "",
     ]
     return "\n".join(lines)
 
 
+def time_data_paths(data, memory, args, device, precision: str) -> dict[str, Any]:
+    """The hand loop fed by torchvision + DataLoader, and both data paths alone (first configuration only)."""
+    tv_root = torchvision_root(args.data_dir)
+    loader = torchvision_batches(tv_root, args.batch_size, args.workers, device)
+    template = GAN(image_shape=data.image_shape, **NETS["dcgan28"])
+    runs: dict[str, list[float]] = {"dataloader": [], "data_in_memory": [], "data_dataloader": []}
+    for _ in range(args.repeats):
+        nets, noise = loop_nets(template, device)
+        runs["dataloader"].append(
+            loop_run(STEPS["hand"], nets, noise, loader, args.steps, args.warmup, device, precision)
+        )
+        runs["data_in_memory"].append(data_only(memory, args.steps * 4))
+        runs["data_dataloader"].append(data_only(loader, args.steps * 4))
+    shutil.rmtree(tv_root, ignore_errors=True)
+    return {
+        "nets": "dcgan28",
+        "precision": precision,
+        "dataloader_workers": args.workers,
+        "images_per_s": runs,
+        "median": {k: statistics.median(v) for k, v in runs.items()},
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--steps", type=int, default=60)
+    parser.add_argument("--nets", default="dcgan28,lucic", help=f"comma-separated, from {', '.join(NETS)}")
+    parser.add_argument("--precisions", default="auto", help="auto, or comma-separated from 32-true, bf16-mixed")
+    parser.add_argument("--compile", action="store_true", help="also time every configuration with compiled nets")
+    parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--no-data-paths", action="store_true", help="skip the DataLoader comparison")
     parser.add_argument("--data-dir", default=DEBIAN_DIR)
     parser.add_argument("--out", default=str(RESULTS / "throughput.json"))
     args = parser.parse_args()
@@ -204,51 +289,44 @@ def main() -> None:
     L.seed_everything(0, verbose=False)
     data = FashionMNISTData(data_dir=args.data_dir, batch_size=args.batch_size)
     data.setup("fit")
-    template = GAN(image_shape=data.image_shape)  # DCGAN-28, width 64, z in R^100, Adam 2e-4
-    tv_root = torchvision_root(args.data_dir)
     memory = in_memory_batches(data, device)
-    loader = torchvision_batches(tv_root, args.batch_size, args.workers, device)
-    runs: dict[str, list[float]] = {
-        "zoo": [],
-        "hand": [],
-        "dataloader": [],
-        "data_in_memory": [],
-        "data_dataloader": [],
-    }
+    precisions = precisions_for(device, args.precisions)
     wall = time.perf_counter()
-    for repeat in range(args.repeats):
-        runs["zoo"].append(zoo_run(template, data, args.steps, args.warmup))
-        runs["hand"].append(hand_run(template, memory, args.steps, args.warmup, device))
-        runs["dataloader"].append(hand_run(template, loader, args.steps, args.warmup, device))
-        runs["data_in_memory"].append(data_only(memory, args.steps * 4))
-        runs["data_dataloader"].append(data_only(loader, args.steps * 4))
-        print(f"repeat {repeat}: " + ", ".join(f"{k} {v[-1]:.0f} img/s" for k, v in runs.items()), flush=True)
-    median = {k: statistics.median(v) for k, v in runs.items()}
-    ratios = {
-        "zoo_step_time_over_hand": median["hand"] / median["zoo"],
-        "in_memory_over_dataloader_training": median["hand"] / median["dataloader"],
-        "in_memory_over_dataloader_data_only": median["data_in_memory"] / median["data_dataloader"],
-    }
+    peaks = {p: matmul_peak(DTYPES[p], device) for p in precisions}
+    configurations = [
+        time_configuration(name, precision, compiled, data, memory, args, device)
+        for name in args.nets.split(",")
+        for precision in precisions
+        for compiled in ((False, True) if args.compile else (False,))
+    ]
+    for config in configurations:
+        add_peak_fractions(config, peaks, args.batch_size)
+    zoo = {(c["nets"], c["precision"], c["compile"]): c["median_images_per_s"]["zoo"] for c in configurations}
     result = {
         "benchmark": "throughput",
-        "variant": "GAN (non-saturating), DCGAN-28 nets, width 64, latent 100",
-        "dataset": "Fashion-MNIST train (Debian dataset-fashion-mnist)",
+        "variant": "GAN (non-saturating)",
+        "dataset": "Fashion-MNIST train (Debian dataset-fashion-mnist), served from memory",
         "batch_size": args.batch_size,
         "timed_steps": args.steps,
         "warmup_steps": args.warmup,
         "repeats": args.repeats,
-        "dataloader_workers": args.workers,
         "device": str(device),
-        "images_per_s": runs,
-        "median_images_per_s": median,
-        "ratios": ratios,
+        "device_name": torch.cuda.get_device_name(0) if device.type == "cuda" else f"CPU ({device})",
+        "bf16_units": cpu_bf16_units() if device.type == "cpu" else {"native": native_bf16(device)},
+        "peak": peaks,
+        "configurations": configurations,
+        "bf16_speedup": {
+            name: zoo[(name, "bf16-mixed", False)] / zoo[(name, "32-true", False)]
+            for name in args.nets.split(",")
+            if (name, "bf16-mixed", False) in zoo and (name, "32-true", False) in zoo
+        },
+        "data_paths": None if args.no_data_paths else time_data_paths(data, memory, args, device, "32-true"),
         "protocol": protocol(wall_time_s=round(time.perf_counter() - wall, 1)),
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
     Path(args.out).with_suffix(".md").write_text(render(result))
-    print(json.dumps({"median_images_per_s": median, "ratios": ratios}, indent=2))
-    shutil.rmtree(tv_root, ignore_errors=True)
+    print(render(result))
 
 
 if __name__ == "__main__":

@@ -39,6 +39,7 @@ from zoo import checkpoints
 from zoo.diffaugment import parse_policy
 from zoo.ema import check_ema_settings
 from zoo.models import ddp_nets, options, resume
+from zoo.precision import warn_if_bf16_is_emulated
 from zoo.rng import rng_states, set_rng_states
 from zoo.validation import require_at_least, require_choice, require_finite, require_positive
 
@@ -169,6 +170,8 @@ class AdversarialModule(L.LightningModule):
             self._refuse_shape(data_shape)
         options.attach_diffaugment(self)
         self._compile_networks()
+        if self._trainer is not None:
+            warn_if_bf16_is_emulated(self._trainer, self._trainer.strategy.root_device)
 
     def _compile_networks(self) -> None:
         backend = self.hparams.get("compile", False)
