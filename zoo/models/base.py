@@ -73,6 +73,10 @@ class AdversarialModule(L.LightningModule):
         grad_clip_val: clip each update's gradient norm to this value (``None``: off).
         accumulate_grad_batches: real batches accumulated into one update of each net.
         compile: ``torch.compile`` every net (``True``, or a backend name).
+        channels_last: store every net's 4-D weights (and so their convolutions' activations) channels-last
+            (NHWC), which oneDNN's CPU and cuDNN's tensor-core convolutions run faster (``benchmarks/throughput.py``
+            measures it). The same arithmetic in another order: a run is not bit-identical to a default
+            (contiguous) one, but resumes bit-identically with the option on.
         ema_decay: keep ``generator_ema``, an exponential moving average of the generator updated once per
             generator update with this beta (Yazıcı et al. 2019: 0.999); ``None``: off. See ``zoo.ema``.
         ema_start: generator updates during which the average copies the generator (BigGAN's ema_start).
@@ -99,6 +103,7 @@ class AdversarialModule(L.LightningModule):
         grad_clip_val: float | None = None,
         accumulate_grad_batches: int = 1,
         compile: bool | str = False,
+        channels_last: bool = False,
         ema_decay: float | None = None,
         ema_start: int = 0,
         ema_rampup: bool = False,
@@ -169,6 +174,8 @@ class AdversarialModule(L.LightningModule):
         elif data_shape is not None and tuple(data_shape) != self.image_shape:
             self._refuse_shape(data_shape)
         options.attach_diffaugment(self)
+        if self.hparams.get("channels_last", False):
+            self.to(memory_format=torch.channels_last)  # before compiling, which specializes on strides
         self._compile_networks()
         if self._trainer is not None:
             warn_if_bf16_is_emulated(self._trainer, self._trainer.strategy.root_device)
