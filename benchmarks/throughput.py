@@ -120,27 +120,39 @@ def time_configuration(
                 flops[path] = step_flops(step, nets, noise, next(memory), device, precision)
             runs[path].append(loop_run(step, nets, noise, memory, args.steps, args.warmup, device, precision))
         print(f"{name} {precision} repeat {repeat}: " + ", ".join(f"{k} {v[-1]:.0f} img/s" for k, v in runs.items()))
-    median = {path: statistics.median(v) for path, v in runs.items()}
     return {
         "nets": name,
         "precision": precision,
         "compile": compile_nets,
         "images_per_s": runs,
-        "median_images_per_s": median,
         "flops_per_step": flops,
-        "zoo_over_reference": median["zoo"] / median["reference"],
-        "zoo_channels_last_over_reference": median["zoo_channels_last"] / median["reference"],
-        "zoo_over_hand": median["zoo"] / median["hand"],
     }
 
 
-def add_peak_fractions(config: dict[str, Any], peaks: dict[str, dict[str, Any]], batch_size: int) -> None:
-    """Achieved FLOP/s of each path (its own FLOPs per step x its steps/s) and the fraction of measured peak."""
+def derive(config: dict[str, Any], peaks: dict[str, dict[str, Any]], batch_size: int) -> None:
+    """Summaries of a configuration's repeats, in place. The estimate is the *best* repeat: on a shared machine
+    noise only ever slows a run down (another tenant, a migrated vCPU), so the fastest repeat is the closest to
+    what the code can do, and the median is kept beside it. Ratios and achieved FLOP/s use the best repeats;
+    achieved FLOP/s = the path's FLOPs per step x its steps/s, as a fraction of the measured peak."""
+    runs = config["images_per_s"]
+    config["median_images_per_s"] = {path: statistics.median(v) for path, v in runs.items()}
+    best = config["best_images_per_s"] = {path: max(v) for path, v in runs.items()}
+    config["zoo_over_reference"] = best["zoo"] / best["reference"]
+    config["zoo_channels_last_over_reference"] = best["zoo_channels_last"] / best["reference"]
+    config["zoo_over_hand"] = best["zoo"] / best["hand"]
     peak = peaks[config["precision"]]["flops_per_s"]
-    config["achieved_flops_per_s"] = {
-        path: config["flops_per_step"][path] * config["median_images_per_s"][path] / batch_size for path in PATHS
-    }
+    config["achieved_flops_per_s"] = {path: config["flops_per_step"][path] * best[path] / batch_size for path in PATHS}
     config["fraction_of_peak"] = {path: v / peak for path, v in config["achieved_flops_per_s"].items()}
+
+
+def bf16_speedups(configurations: list[dict[str, Any]]) -> dict[str, float]:
+    """Best zoo images/s in bf16-mixed over fp32, per net family (uncompiled)."""
+    zoo = {(c["nets"], c["precision"]): c["best_images_per_s"]["zoo"] for c in configurations if not c["compile"]}
+    return {
+        nets: zoo[(nets, "bf16-mixed")] / zoo[(nets, "32-true")]
+        for nets, precision in zoo
+        if precision == "32-true" and (nets, "bf16-mixed") in zoo
+    }
 
 
 def in_memory_batches(data: FashionMNISTData, device: torch.device):
@@ -206,8 +218,9 @@ def render(result: dict) -> str:
         f"# Throughput: GAN (non-saturating), batch {result['batch_size']}, {result['device_name']}",
         "",
         f"CPU capability {proto['hardware']['cpu_capability']}, bf16 units {result['bf16_units']}, "
-        f"torch threads {proto['hardware']['torch_threads']}. Images/s are medians of {result['repeats']} "
-        f"interleaved repeats of {result['timed_steps']} steps (after {result['warmup_steps']} warm-up); one "
+        f"torch threads {proto['hardware']['torch_threads']}. Images/s: the best of {result['repeats']} "
+        f"interleaved repeats of {result['timed_steps']} steps (after {result['warmup_steps']} warm-up), median in "
+        "parentheses (noise on a shared machine only slows a repeat down; ratios and FLOP/s use the best); one "
         "step = one D and one G update. FLOPs counted by `torch.utils.flop_counter` (matmuls and convolutions, "
         "forward and backward).",
         "",
@@ -217,10 +230,11 @@ def render(result: dict) -> str:
         "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for c in result["configurations"]:
-        m, f = c["median_images_per_s"], c["flops_per_step"]
+        f = c["flops_per_step"]
+        m = {path: f"{c['best_images_per_s'][path]:,.0f} ({c['median_images_per_s'][path]:,.0f})" for path in PATHS}
         lines.append(
-            f"| {NET_LABELS[c['nets']]} | {c['precision']} | {'yes' if c['compile'] else 'no'} | {m['zoo']:,.0f} | "
-            f"{m['zoo_channels_last']:,.0f} | {m['hand']:,.0f} | {m['reference']:,.0f} | "
+            f"| {NET_LABELS[c['nets']]} | {c['precision']} | {'yes' if c['compile'] else 'no'} | {m['zoo']} | "
+            f"{m['zoo_channels_last']} | {m['hand']} | {m['reference']} | "
             f"{c['zoo_over_reference']:.2f}x | {c['zoo_channels_last_over_reference']:.2f}x | {f['zoo'] / 1e9:.2f} | "
             f"{f['reference'] / 1e9:.2f} | {c['achieved_flops_per_s']['zoo'] / 1e9:.1f} | "
             f"{c['fraction_of_peak']['zoo']:.1%} | {c['fraction_of_peak']['zoo_channels_last']:.1%} |"
@@ -297,7 +311,10 @@ def main() -> None:
     parser.add_argument("--no-data-paths", action="store_true", help="skip the DataLoader comparison")
     parser.add_argument("--data-dir", default=DEBIAN_DIR)
     parser.add_argument("--out", default=str(RESULTS / "throughput.json"))
+    parser.add_argument("--rerender", action="store_true", help="recompute summaries and Markdown of --out only")
     args = parser.parse_args()
+    if args.rerender:
+        return rerender(Path(args.out))
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     L.seed_everything(0, verbose=False)
     data = FashionMNISTData(data_dir=args.data_dir, batch_size=args.batch_size)
@@ -313,8 +330,7 @@ def main() -> None:
         for compiled in ((False, True) if args.compile else (False,))
     ]
     for config in configurations:
-        add_peak_fractions(config, peaks, args.batch_size)
-    zoo = {(c["nets"], c["precision"], c["compile"]): c["median_images_per_s"]["zoo"] for c in configurations}
+        derive(config, peaks, args.batch_size)
     result = {
         "benchmark": "throughput",
         "variant": "GAN (non-saturating)",
@@ -328,17 +344,24 @@ def main() -> None:
         "bf16_units": cpu_bf16_units() if device.type == "cpu" else {"native": native_bf16(device)},
         "peak": peaks,
         "configurations": configurations,
-        "bf16_speedup": {
-            name: zoo[(name, "bf16-mixed", False)] / zoo[(name, "32-true", False)]
-            for name in args.nets.split(",")
-            if (name, "bf16-mixed", False) in zoo and (name, "32-true", False) in zoo
-        },
+        "bf16_speedup": bf16_speedups(configurations),
         "data_paths": None if args.no_data_paths else time_data_paths(data, memory, args, device, "32-true"),
         "protocol": protocol(wall_time_s=round(time.perf_counter() - wall, 1)),
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
     Path(args.out).with_suffix(".md").write_text(render(result))
+    print(render(result))
+
+
+def rerender(path: Path) -> None:
+    """Recompute the summaries of a result from its raw repeats (after a change of estimator) and render it."""
+    result = json.loads(path.read_text())
+    for config in result["configurations"]:
+        derive(config, result["peak"], result["batch_size"])
+    result["bf16_speedup"] = bf16_speedups(result["configurations"])
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    path.with_suffix(".md").write_text(render(result))
     print(render(result))
 
 

@@ -10,7 +10,7 @@ import torch
 
 from benchmarks.roofline import matmul_peak
 from benchmarks.step_loops import StepTimer, hand_step, reference_step, step_flops
-from benchmarks.throughput import PATHS, add_peak_fractions, render
+from benchmarks.throughput import PATHS, bf16_speedups, derive, render
 from datamodules import FashionMNISTData
 from tests.conftest import tiny_trainer
 from zoo import GAN
@@ -90,27 +90,38 @@ def test_matmul_peak_is_flops_over_the_best_time():
     assert peak["n"] == 64 and peak["dtype"] == "float32" and peak["flops_per_s"] > 0
 
 
-def test_render_shows_the_bar_from_the_numbers():
+def test_summaries_take_the_best_repeat_and_render_the_bar_from_the_numbers():
     config = {
         "nets": "dcgan28",
         "precision": "32-true",
         "compile": False,
-        "median_images_per_s": {"zoo": 130.0, "zoo_channels_last": 150.0, "hand": 128.0, "reference": 100.0},
+        "images_per_s": {
+            "zoo": [120.0, 130.0, 90.0],
+            "zoo_channels_last": [150.0, 140.0, 100.0],
+            "hand": [128.0, 100.0, 110.0],
+            "reference": [100.0, 95.0, 60.0],
+        },
         "flops_per_step": {"zoo": 10e9, "zoo_channels_last": 10e9, "hand": 10e9, "reference": 13e9},
-        "zoo_over_reference": 1.3,
-        "zoo_channels_last_over_reference": 1.5,
     }
-    add_peak_fractions(config, {"32-true": {"dtype": "float32", "n": 8, "flops_per_s": 100e9}}, batch_size=64)
+    peaks = {"32-true": {"dtype": "float32", "n": 8, "flops_per_s": 100e9}}
+    derive(config, peaks, batch_size=64)
+    assert config["best_images_per_s"]["zoo"] == 130.0 and config["median_images_per_s"]["zoo"] == 120.0
+    assert config["zoo_over_reference"] == pytest.approx(1.3)
+    assert config["zoo_channels_last_over_reference"] == pytest.approx(1.5)
     assert set(config["fraction_of_peak"]) == set(PATHS)
     assert config["fraction_of_peak"]["zoo"] == pytest.approx(10e9 * 130 / 64 / 100e9)
+    bf16 = {**copy.deepcopy(config), "precision": "bf16-mixed"}
+    bf16["images_per_s"]["zoo"] = [195.0]
+    derive(bf16, {**peaks, "bf16-mixed": peaks["32-true"]}, batch_size=64)
+    assert bf16_speedups([config, bf16]) == {"dcgan28": pytest.approx(1.5)}
     result = {
         "batch_size": 64,
         "device_name": "CPU",
         "bf16_units": {},
-        "repeats": 1,
+        "repeats": 3,
         "timed_steps": 1,
         "warmup_steps": 1,
-        "peak": {"32-true": {"dtype": "float32", "n": 8, "flops_per_s": 100e9}},
+        "peak": peaks,
         "configurations": [config],
         "bf16_speedup": {},
         "data_paths": None,
@@ -123,8 +134,10 @@ def test_render_shows_the_bar_from_the_numbers():
         },
     }
     text = render(result)
-    assert "1.30x" in text and "met (lowest 1.30x)" in text and "20.3%" in text and "met (lowest 1.50x)" in text
-    config["zoo_over_reference"] = 1.1
+    assert "130 (120)" in text and "1.30x" in text and "20.3%" in text
+    assert "met (lowest 1.30x)" in text and "met (lowest 1.50x)" in text
+    config["images_per_s"]["zoo"] = [110.0]
+    derive(config, peaks, batch_size=64)
     assert "(default layout) >= 1.2x the reference-style loop at equal nets and precision: NOT met (lowest 1.10x)" in (
         render(result)
     )
