@@ -28,32 +28,19 @@ generator objective by default; z ~ N(0, I) by default (``latent_distribution="u
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from zoo import losses
 from zoo.models.conditional import ConditionalNoiseToImageGAN
+from zoo.models.generator_objective import GoodfellowObjective
 from zoo.nets.conditional import AuxiliaryClassifierDiscriminator, LabelConcatGenerator
 from zoo.registry import register_variant
 
 
 @register_variant
-class ACGAN(ConditionalNoiseToImageGAN):
+class ACGAN(GoodfellowObjective, ConditionalNoiseToImageGAN):
     """Auxiliary classifier GAN (Odena et al. 2017): D predicts the source and the class (eqs. 2-3)."""
-
-    def __init__(
-        self,
-        objective: str = "non_saturating",
-        lr: float = 2e-4,
-        betas: tuple[float, float] = (0.5, 0.999),
-        n_critic: int = 1,
-        **kwargs: Any,
-    ) -> None:
-        generator_objective = losses.generator_objective(objective)
-        super().__init__(lr=lr, betas=betas, n_critic=n_critic, **kwargs)
-        self.generator_objective = generator_objective
 
     def make_networks(self, image_shape: tuple[int, ...]) -> tuple[nn.Module, nn.Module]:
         hp = self.hparams

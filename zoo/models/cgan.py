@@ -26,31 +26,18 @@ U[-1, 1]); non-saturating G loss by default.
 
 from __future__ import annotations
 
-from typing import Any
-
 from torch import Tensor, nn
 
 from zoo import losses
 from zoo.models.conditional import ConditionalNoiseToImageGAN
+from zoo.models.generator_objective import GoodfellowObjective
 from zoo.nets.conditional import LabelConcatDiscriminator, LabelConcatGenerator
 from zoo.registry import register_variant
 
 
 @register_variant
-class CGAN(ConditionalNoiseToImageGAN):
+class CGAN(GoodfellowObjective, ConditionalNoiseToImageGAN):
     """Conditional GAN (Mirza & Osindero 2014): G(z|y), D(x|y), the GAN objective of eq. (2)."""
-
-    def __init__(
-        self,
-        objective: str = "non_saturating",
-        lr: float = 2e-4,
-        betas: tuple[float, float] = (0.5, 0.999),
-        n_critic: int = 1,
-        **kwargs: Any,
-    ) -> None:
-        generator_objective = losses.generator_objective(objective)
-        super().__init__(lr=lr, betas=betas, n_critic=n_critic, **kwargs)
-        self.generator_objective = generator_objective
 
     def make_networks(self, image_shape: tuple[int, ...]) -> tuple[nn.Module, nn.Module]:
         hp = self.hparams

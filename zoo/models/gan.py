@@ -18,30 +18,17 @@ Departures from the paper: the DCGAN optimizer and nets above for images.
 
 from __future__ import annotations
 
-from typing import Any
-
 from torch import Tensor
 
 from zoo import losses
+from zoo.models.generator_objective import GoodfellowObjective
 from zoo.models.noise_to_image import NoiseToImageGAN
 from zoo.registry import register_variant
 
 
 @register_variant
-class GAN(NoiseToImageGAN):
+class GAN(GoodfellowObjective, NoiseToImageGAN):
     """The original GAN (Goodfellow et al. 2014), minimax or non-saturating generator objective."""
-
-    def __init__(
-        self,
-        objective: str = "non_saturating",
-        lr: float = 2e-4,
-        betas: tuple[float, float] = (0.5, 0.999),
-        n_critic: int = 1,
-        **kwargs: Any,
-    ) -> None:
-        generator_objective = losses.generator_objective(objective)
-        super().__init__(lr=lr, betas=betas, n_critic=n_critic, **kwargs)
-        self.generator_objective = generator_objective
 
     def discriminator_loss(self, real: Tensor, fake: Tensor) -> dict[str, Tensor]:
         # Algorithm 1: fake = G(z) for a fresh noise minibatch
