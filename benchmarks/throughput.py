@@ -95,8 +95,11 @@ def zoo_run(
 
 
 def loop_nets(template: GAN, device: torch.device):
-    """A fresh copy of the template's nets and optimizers on ``device``, and its noise sampler."""
+    """A fresh copy of the template's nets and optimizers on ``device``, and its noise sampler; the nets are
+    compiled when the template asks for it, as the zoo's ``setup()`` does, so compiled rows compare like with like."""
     model = copy.deepcopy(template).to(device)
+    if template.hparams.get("compile"):
+        model._compile_networks()
     opt_g, opt_d = model.configure_optimizers()
     return (model.generator, model.discriminator, opt_g, opt_d), (lambda n: model.sample_z(n).to(device))
 
