@@ -1,0 +1,123 @@
+"""Compare pairs of rows of one table seed by seed: is row B's metric within row A's seed noise?
+
+    python -m benchmarks.paired_rows benchmarks/results/fashion_bf16 \
+        --pair gan_ns_fp32:gan_ns_bf16 --pair wgan_gp_fp32:wgan_gp_bf16 --metrics fid,kid
+
+For each pair and metric: the mean and sample standard deviation (n - 1) over the seeds each row has, the
+difference of the means, the per-seed differences B - A on the seeds both rows have (same seed = same initial
+weights, data order and evaluation z), and a verdict: "within seed noise" when |mean_B - mean_A| <= the larger
+of the two standard deviations, otherwise "outside seed noise by" the excess (both in the metric's units);
+"undecided" with fewer than 2 seeds in a row. Writes ``<results>_pairs.json`` and ``<results>_pairs.md`` beside
+the table (numbers from the cells, never typed). Used for issue 19's bf16-vs-fp32 quality check.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+from pathlib import Path
+from typing import Any
+
+from benchmarks.protocol import protocol
+
+
+def read_cells(results_dir: Path) -> dict[str, dict[int, dict[str, Any]]]:
+    """``{row id: {seed: cell}}`` of the finished cells in ``results_dir``."""
+    rows: dict[str, dict[int, dict[str, Any]]] = {}
+    for path in sorted(results_dir.glob("*.json")):
+        cell = json.loads(path.read_text())
+        rows.setdefault(cell["row"], {})[int(cell["seed"])] = cell
+    return rows
+
+
+def summary(values: list[float]) -> dict[str, Any]:
+    return {
+        "n": len(values),
+        "mean": statistics.fmean(values) if values else None,
+        "std": statistics.stdev(values) if len(values) > 1 else None,
+    }
+
+
+def compare(a: dict[int, dict[str, Any]], b: dict[int, dict[str, Any]], metric: str) -> dict[str, Any]:
+    """Row B against row A on ``metric`` (see the module docstring for the verdict)."""
+    sa = summary([a[s]["metrics"][metric] for s in sorted(a)])
+    sb = summary([b[s]["metrics"][metric] for s in sorted(b)])
+    shared = sorted(set(a) & set(b))
+    out: dict[str, Any] = {
+        "a": {**sa, "seeds": sorted(a)},
+        "b": {**sb, "seeds": sorted(b)},
+        "per_seed_difference": {str(s): b[s]["metrics"][metric] - a[s]["metrics"][metric] for s in shared},
+    }
+    if sa["mean"] is None or sb["mean"] is None:
+        return {**out, "difference": None, "verdict": "undecided", "excess": None}
+    difference = sb["mean"] - sa["mean"]
+    out["difference"] = difference
+    if sa["std"] is None or sb["std"] is None:
+        return {**out, "verdict": "undecided", "excess": None}
+    noise = max(sa["std"], sb["std"])
+    out["noise"] = noise
+    out["excess"] = max(0.0, abs(difference) - noise)
+    out["verdict"] = "within seed noise" if abs(difference) <= noise else "outside seed noise"
+    return out
+
+
+def fmt(value: float | None, digits: int) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def render(result: dict[str, Any]) -> str:
+    lines = [
+        f"# Paired rows of `{result['table']}`: is row B within row A's seed noise?",
+        "",
+        "Verdict: within seed noise when |mean B - mean A| <= max(std A, std B) (sample std over seeds, n - 1); "
+        "undecided with fewer than 2 seeds in a row. Per-seed differences B - A use the seeds both rows have "
+        "(same initial weights, data order and evaluation z).",
+        "",
+        "| A | B | metric | A mean ± std (seeds) | B mean ± std (seeds) | B - A | per-seed B - A | verdict |",
+        "|---|---|---|---:|---:|---:|---|---|",
+    ]
+    for c in result["comparisons"]:
+        d = 4 if c["metric"] == "kid" else 3
+        a, b = c["a"], c["b"]
+        per_seed = ", ".join(f"s{s}: {v:+.{d}f}" for s, v in c["per_seed_difference"].items()) or "none"
+        verdict = c["verdict"] + (f" (by {c['excess']:.{d}f})" if c["verdict"] == "outside seed noise" else "")
+        lines.append(
+            f"| {c['row_a']} | {c['row_b']} | {c['metric']} | {fmt(a['mean'], d)} ± {fmt(a['std'], d)} ({a['n']}) | "
+            f"{fmt(b['mean'], d)} ± {fmt(b['std'], d)} ({b['n']}) | {fmt(c['difference'], d)} | {per_seed} | "
+            f"{verdict} |"
+        )
+    proto = result["protocol"]
+    lines += ["", f"Command `{proto['command']}`; git `{proto['git_sha']}`.", ""]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("results", type=Path, help="a table's results folder, e.g. benchmarks/results/fashion_bf16")
+    parser.add_argument("--pair", action="append", required=True, metavar="A:B", help="row ids, A the baseline")
+    parser.add_argument("--metrics", default="fid,kid")
+    args = parser.parse_args(argv)
+    rows = read_cells(args.results)
+    comparisons = []
+    for pair in args.pair:
+        row_a, _, row_b = pair.partition(":")
+        missing = [r for r in (row_a, row_b) if r not in rows]
+        if missing:
+            raise SystemExit(
+                f"{args.results} has no finished cells of row(s) {', '.join(missing)}: run the table first."
+            )
+        for metric in args.metrics.split(","):
+            comparisons.append(
+                {"row_a": row_a, "row_b": row_b, "metric": metric, **compare(rows[row_a], rows[row_b], metric)}
+            )
+    result = {"table": args.results.name, "comparisons": comparisons, "protocol": protocol()}
+    out = args.results.parent / f"{args.results.name}_pairs.json"
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    out.with_suffix(".md").write_text(render(result))
+    print(render(result))
+    return result
+
+
+if __name__ == "__main__":
+    main()
