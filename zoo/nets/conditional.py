@@ -114,6 +114,22 @@ class LabelConcatDiscriminator(nn.Module):
         return self.body(torch.cat([x, y], dim=1)).flatten()
 
 
+def labelled_trunk(
+    image_shape: tuple[int, ...], num_classes: int, width: int, norm: str
+) -> tuple[tuple[int, ...], int, nn.Module, int, int | None]:
+    """The checks and shared body of a class-aware discriminator: ``(image_shape, num_classes, features,
+    feature channels, image size)``. Vectors get the MLP's hidden layers (``width`` units, size ``None``);
+    images DCGAN's downsampling trunk (``zoo.nets.dcgan``)."""
+    shape = tuple(int(s) for s in image_shape)
+    classes = require_num_classes(num_classes)
+    require_positive("width", width)
+    if len(shape) == 1:
+        return shape, classes, mlp_trunk(shape[0], width, 3, norm), width, None
+    channels, size, _ = check_image_shape(shape)
+    features, ch = downsampling_trunk(channels, size, width, norm)
+    return shape, classes, features, ch, size
+
+
 class AuxiliaryClassifierDiscriminator(nn.Module):
     """D(x) -> (scores (N,), class logits (N, K)): a shared body with a real/fake head and a class head
     (Odena et al. 2017, Sec. 3: P(S | X), P(C | X) = D(X)). Images: DCGAN's trunk, each head a conv over the
@@ -121,17 +137,13 @@ class AuxiliaryClassifierDiscriminator(nn.Module):
 
     def __init__(self, image_shape: tuple[int, ...], num_classes: int, width: int = 64, norm: str = "batch") -> None:
         super().__init__()
-        shape = tuple(int(s) for s in image_shape)
-        self.num_classes = require_num_classes(num_classes)
-        require_positive("width", width)
-        self.image_shape = shape
-        if len(shape) == 1:
-            self.features: nn.Module = mlp_trunk(shape[0], width, 3, norm)
+        self.image_shape, self.num_classes, self.features, ch, size = labelled_trunk(
+            image_shape, num_classes, width, norm
+        )
+        if size is None:
             self.source_head: nn.Module = nn.Linear(width, 1)
             self.class_head: nn.Module = nn.Linear(width, num_classes)
         else:
-            channels, size, _ = check_image_shape(shape)
-            self.features, ch = downsampling_trunk(channels, size, width, norm)
             final = size // 2 ** STAGES[size]
             self.source_head = nn.Sequential(nn.Conv2d(ch, 1, final, 1, 0), nn.Flatten())
             self.class_head = nn.Sequential(nn.Conv2d(ch, num_classes, final, 1, 0), nn.Flatten())
@@ -148,6 +160,7 @@ __all__ = [
     "LabelConcatDiscriminator",
     "LabelConcatGenerator",
     "check_net_labels",
+    "labelled_trunk",
     "mlp_trunk",
     "one_hot",
     "require_num_classes",

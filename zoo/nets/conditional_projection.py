@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from zoo.nets.conditional import check_net_labels, check_samples, mlp_trunk, require_num_classes
-from zoo.nets.dcgan import STAGES, check_image_shape, downsampling_trunk
+from zoo.nets.conditional import check_net_labels, check_samples, labelled_trunk, require_num_classes
+from zoo.nets.dcgan import STAGES, check_image_shape
 from zoo.nets.norms import init_normal
 from zoo.validation import require_at_least, require_positive
 
@@ -101,16 +101,10 @@ class ProjectionDiscriminator(nn.Module):
 
     def __init__(self, image_shape: tuple[int, ...], num_classes: int, width: int = 64, norm: str = "none") -> None:
         super().__init__()
-        shape = tuple(int(s) for s in image_shape)
-        self.num_classes = require_num_classes(num_classes)
-        require_positive("width", width)
-        self.image_shape = shape
-        if len(shape) == 1:
-            self.features: nn.Module = mlp_trunk(shape[0], width, 3, norm)
-            ch = width
-        else:
-            channels, size, _ = check_image_shape(shape)
-            self.features, ch = downsampling_trunk(channels, size, width, norm)
+        self.image_shape, self.num_classes, self.features, ch, size = labelled_trunk(
+            image_shape, num_classes, width, norm
+        )
+        if size is not None:
             self.features.apply(init_normal)
         self.psi = nn.Linear(ch, 1, bias=False)
         self.embed = nn.Embedding(num_classes, ch)
