@@ -15,28 +15,24 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 from pathlib import Path
 from typing import Any
 
 from benchmarks.protocol import protocol
+from benchmarks.render import load_cells, mean_std
 
 
-def read_cells(results_dir: Path) -> dict[str, dict[int, dict[str, Any]]]:
-    """``{row id: {seed: cell}}`` of the finished cells in ``results_dir``."""
+def rows_by_seed(results_dir: Path) -> dict[str, dict[int, dict[str, Any]]]:
+    """``{row id: {seed: cell}}`` of the cells in ``results_dir``, read and checked by ``render.load_cells``."""
     rows: dict[str, dict[int, dict[str, Any]]] = {}
-    for path in sorted(results_dir.glob("*.json")):
-        cell = json.loads(path.read_text())
+    for cell in load_cells(results_dir):
         rows.setdefault(cell["row"], {})[int(cell["seed"])] = cell
     return rows
 
 
 def summary(values: list[float]) -> dict[str, Any]:
-    return {
-        "n": len(values),
-        "mean": statistics.fmean(values) if values else None,
-        "std": statistics.stdev(values) if len(values) > 1 else None,
-    }
+    mean, std = mean_std(values) if values else (None, None)
+    return {"n": len(values), "mean": mean, "std": std}
 
 
 def compare(a: dict[int, dict[str, Any]], b: dict[int, dict[str, Any]], metric: str) -> dict[str, Any]:
@@ -98,7 +94,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--pair", action="append", required=True, metavar="A:B", help="row ids, A the baseline")
     parser.add_argument("--metrics", default="fid,kid")
     args = parser.parse_args(argv)
-    rows = read_cells(args.results)
+    rows = rows_by_seed(args.results)
     comparisons = []
     for pair in args.pair:
         row_a, _, row_b = pair.partition(":")

@@ -113,10 +113,10 @@ class StepTimer(L.Callback):
     """Wall time of training batches ``skip`` .. end (excludes startup and warm-up); counts the FLOPs of batch
     ``skip - 1`` (the last warm-up batch, so the count does not disturb the timing) with ``FlopCounterMode``."""
 
-    def __init__(self, skip: int, device: torch.device) -> None:
+    def __init__(self, skip: int) -> None:
         if skip < 1:
             raise ValueError("StepTimer needs at least one warm-up batch (its FLOPs are counted).")
-        self.skip, self.device = skip, device
+        self.skip = skip
         self.start = self.end = 0.0
         self.batches = 0
         self.flops = 0
@@ -127,13 +127,13 @@ class StepTimer(L.Callback):
             self._counter = FlopCounterMode(display=False)
             self._counter.__enter__()
         if batch_idx == self.skip:
-            synchronize(self.device)
+            synchronize(pl_module.device)
             self.start = time.perf_counter()
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         if self._counter is not None:
             self._counter.__exit__(None, None, None)
             self.flops, self._counter = int(self._counter.get_total_flops()), None
-        synchronize(self.device)
+        synchronize(pl_module.device)
         self.end = time.perf_counter()
         self.batches = batch_idx + 1 - self.skip

@@ -76,7 +76,7 @@ def zoo_run(
     """Images/s of the zoo's step under ``Trainer(precision=...)``, and the FLOPs of one of its steps."""
     model = copy.deepcopy(template)
     model.hparams["channels_last"] = channels_last
-    timer = StepTimer(warmup, template.device if template.device.type != "meta" else torch.device("cpu"))
+    timer = StepTimer(warmup)
     trainer = L.Trainer(
         accelerator="auto",
         devices=1,
@@ -89,7 +89,6 @@ def zoo_run(
         enable_model_summary=False,
         callbacks=[timer],
     )
-    timer.device = trainer.strategy.root_device
     trainer.fit(model, data)
     return timer.batches * data.batch_size / (timer.end - timer.start), timer.flops
 

@@ -37,15 +37,10 @@ def cpu_bf16_units() -> dict[str, bool]:
     }
 
 
-def trainer_precision(trainer: Any) -> str:
-    """The precision string of a Lightning ``Trainer`` (``"32-true"``, ``"bf16-mixed"``, ...)."""
-    return str(getattr(trainer, "precision", "32-true"))
-
-
 def warn_if_bf16_is_emulated(trainer: Any, device: torch.device | str) -> bool:
     """Warn (once per rank 0) when ``trainer`` runs in bf16 on a ``device`` without native bf16; returns whether
     it warned."""
-    precision = trainer_precision(trainer)
+    precision = str(getattr(trainer, "precision", "32-true"))
     if precision not in BF16_PRECISIONS or native_bf16(device):
         return False
     where = (

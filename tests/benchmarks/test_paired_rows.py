@@ -7,6 +7,7 @@ import json
 import pytest
 
 from benchmarks.paired_rows import compare, main
+from tests.benchmarks.fixtures import make_cell, write_cells
 
 
 def cells(values: dict[int, float]) -> dict[int, dict]:
@@ -32,16 +33,17 @@ def test_one_seed_is_undecided():
     assert out["verdict"] == "undecided" and out["difference"] == pytest.approx(1.5)
 
 
-def write_cell(folder, row, seed, fid):
-    (folder / f"{row}-s{seed}.json").write_text(json.dumps({"row": row, "seed": seed, "metrics": {"fid": fid}}))
-
-
 def test_main_writes_json_and_markdown_beside_the_table(tmp_path):
     folder = tmp_path / "tbl"
-    folder.mkdir()
-    for seed, (x, y) in enumerate([(1.0, 1.1), (2.0, 2.1), (3.0, 2.9)]):
-        write_cell(folder, "a", seed, x)
-        write_cell(folder, "b", seed, y)
+    pairs = [(1.0, 1.1), (2.0, 2.1), (3.0, 2.9)]
+    write_cells(
+        folder,
+        [
+            make_cell(row, i, "GAN", (seed, fid, 0.01, 5.0, 0.6, 0.4))
+            for seed, fids in enumerate(pairs)
+            for i, (row, fid) in enumerate(zip("ab", fids))
+        ],
+    )
     result = main([str(folder), "--pair", "a:b", "--metrics", "fid"])
     assert result["comparisons"][0]["verdict"] == "within seed noise"
     assert json.loads((tmp_path / "tbl_pairs.json").read_text())["comparisons"][0]["metric"] == "fid"

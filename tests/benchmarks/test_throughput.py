@@ -73,7 +73,7 @@ def test_reference_step_counts_more_flops_and_zoo_counts_the_hand_loops(fashion_
     hand = step_flops(hand_step, nets_of(copy.deepcopy(model)), noise, real, cpu, "32-true")
     reference = step_flops(reference_step, nets_of(copy.deepcopy(model)), noise, real, cpu, "32-true")
     assert reference > hand > 0
-    timer = StepTimer(1, cpu)
+    timer = StepTimer(1)
     trainer = tiny_trainer(tmp_path, max_steps=4, callbacks=[timer])
     trainer.fit(copy.deepcopy(model), FashionMNISTData(data_dir=str(fashion_dir), batch_size=8))
     assert timer.flops == hand
@@ -82,7 +82,7 @@ def test_reference_step_counts_more_flops_and_zoo_counts_the_hand_loops(fashion_
 
 def test_step_timer_needs_a_warmup_batch():
     with pytest.raises(ValueError, match="warm-up"):
-        StepTimer(0, torch.device("cpu"))
+        StepTimer(0)
 
 
 def test_matmul_peak_is_flops_over_the_best_time():
