@@ -2,6 +2,7 @@
 
 Run as a script (Lightning's popen launcher re-executes this file for rank 1), never inside pytest:
     python tests/scripts/ddp_run.py --variant GAN --strategy gan_ddp --devices 2 --batch-size 16 --out DIR
+``--ema-decay`` adds a generator EMA (its weights are in the state dict as ``generator_ema.*``).
 Writes DIR/rank<r>.pt: {"state_dict", "seen" (data indices served to the rank), "wrappers"}.
 ``--global-z`` makes every rank draw its slice of one global z batch per call, so a 1-process run with
 the summed batch draws the same z (for the equivalence test).
@@ -55,11 +56,14 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--batches", type=int, default=6)
     parser.add_argument("--global-z", action="store_true")
+    parser.add_argument("--ema-decay", type=float, default=None, help="keep a generator EMA with this beta")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     torch.set_num_threads(1)
     L.seed_everything(0)
-    model = get_variant(args.variant)(image_shape=(2,), latent_dim=4, width=16, g_norm="none", d_norm="none")
+    model = get_variant(args.variant)(
+        image_shape=(2,), latent_dim=4, width=16, g_norm="none", d_norm="none", ema_decay=args.ema_decay
+    )
     if args.global_z:
         calls = [0]
 

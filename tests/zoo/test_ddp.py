@@ -80,3 +80,23 @@ def test_gan_equals_one_process_with_the_summed_batch(ddp_root):
     assert set(ours["seen"].tolist()) | set(runs["gan_ddp"][1]["seen"].tolist()) == set(single["seen"].tolist())
     for key, value in ours["state_dict"].items():
         torch.testing.assert_close(value, single["state_dict"][key], rtol=1e-4, atol=1e-5, msg=key)
+
+
+def test_generator_ema_is_rank_identical_and_equals_one_process(ddp_root):
+    """The EMA (Yazici et al. 2019) is updated on every rank from the all-reduced generator, outside DDP: after
+    per-net DDP the two ranks' averages are equal, differ from the generator (so the average is really kept), and
+    match a one-process run with the summed batch."""
+    ema = ["--variant", "GAN", "--ema-decay", "0.5"]
+    rank0, rank1 = run(ddp_root / "GAN-ema", *ema, "--devices", "2", "--batch-size", "16", "--strategy", "gan_ddp")
+    single = run(ddp_root / "GAN-ema-single", *ema, "--devices", "1", "--batch-size", "32")[0]
+    ema_keys = [k for k in rank0["state_dict"] if k.startswith("generator_ema.")]
+    assert ema_keys, "no generator_ema.* weights in the state dict"
+    for key in ema_keys:
+        assert torch.equal(rank0["state_dict"][key], rank1["state_dict"][key]), key
+        torch.testing.assert_close(rank0["state_dict"][key], single["state_dict"][key], rtol=1e-4, atol=1e-5, msg=key)
+    differs = [
+        not torch.equal(rank0["state_dict"][k], rank0["state_dict"]["generator." + k.removeprefix("generator_ema.")])
+        for k in ema_keys
+        if k.endswith("weight")
+    ]
+    assert any(differs), "the EMA equals the generator: it is not averaging"
