@@ -101,6 +101,7 @@ def train_cell(
     checkpoint_every: int | None = None,
     snapshots: dict[str, Any] | None = None,
     snapshot_dir: Path | None = None,
+    extra_callbacks: list[Any] | None = None,
 ) -> tuple[Any, Any, dict[str, Any]]:
     """Seed, build and train one cell's model; returns (model, datamodule, training record).
 
@@ -108,7 +109,8 @@ def train_cell(
     later run of the same configuration resumes from it (the zoo's resume is exact: the finished cell equals an
     uninterrupted one). With ``snapshots`` (the spec's ``generator_snapshots: {counter: d_steps, at: [...]}``)
     and ``snapshot_dir``, the generator is also kept at those step counts (``callbacks.GeneratorSnapshots``),
-    and these files outlive the cell, so its intermediate generators can be scored later.
+    and these files outlive the cell, so its intermediate generators can be scored later. ``extra_callbacks`` join
+    the trainer's (diagnostics such as ``benchmarks.projection_probe``; they must not draw from the global RNG).
     """
     import lightning as L
 
@@ -137,6 +139,7 @@ def train_cell(
         from callbacks.generator_snapshots import GeneratorSnapshots
 
         callbacks.append(GeneratorSnapshots(snapshot_dir, snapshots["at"], snapshots.get("counter", "d_steps")))
+    callbacks.extend(extra_callbacks or [])
     if resolved["trainer"].get("accelerator") != "cpu":
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # deterministic cuBLAS
     trainer = L.Trainer(
