@@ -81,23 +81,34 @@ def protocol_batch(evaluation: dict[str, Any]) -> int:
     return int(evaluation.get("batch_size", 500))  # benchmarks.cell_evaluation.evaluate_images' default
 
 
+def evaluation_block(evaluation: dict[str, Any], also: bool = False) -> dict[str, Any]:
+    """The cell's evaluation block without its second extractor, or (``also``) with the second one in its place
+    (its ``extractor`` and settings over the first's: the same split, real set and z seed)."""
+    block = {k: v for k, v in evaluation.items() if k != "also"}
+    if also:
+        if "also" not in evaluation:
+            raise ValueError("this table's evaluation has no second extractor ('also'): drop --also.")
+        block.update(evaluation["also"])
+    return block
+
+
 def score(
     model: Any, data: Any, evaluation: dict[str, Any], n_fake: int, batch_size: int | None = None
 ) -> tuple[dict, dict]:
-    """FID and KID of ``model``'s fakes under the cell's evaluation block (its second extractor left out)."""
+    """FID and KID of ``model``'s fakes under an evaluation block (``evaluation_block``)."""
     from benchmarks.cell_evaluation import evaluate_images
 
-    block = {k: v for k, v in evaluation.items() if k != "also"}
+    block = dict(evaluation)
     block.update(n_fake=n_fake, metrics=list(METRICS))
     if batch_size is not None:
         block["batch_size"] = batch_size
     return evaluate_images(model, data, block)
 
 
-def score_cell(cell: dict[str, Any], snapshots: Path, n_fake: int, log=print) -> dict[str, Any]:
+def score_cell(cell: dict[str, Any], snapshots: Path, n_fake: int, log=print, also: bool = False) -> dict[str, Any]:
     """Every snapshot with running statistics, and the last one with batch statistics too."""
     resolved = cell["resolved"]
-    evaluation = resolved["evaluation"]
+    evaluation = evaluation_block(resolved["evaluation"], also)
     files = snapshot_files(snapshots)
     if not files:
         raise FileNotFoundError(
@@ -174,12 +185,17 @@ def run(
     n_fake: int,
     results_root: str | Path | None = None,
     log=print,
+    also: bool = False,
 ) -> list[dict[str, Any]]:
     from benchmarks.protocol import protocol
 
     spec = load_spec(spec_path)
     root = Path(results_root) if results_root is not None else RESULTS
-    out_dir = root / f"{spec['name']}_snapshots"
+    name = f"{spec['name']}_snapshots"
+    extractor = evaluation_block(spec["evaluation"], also)["extractor"]
+    if also:  # a second extractor's scores go to their own files
+        name += "_" + extractor.replace("-", "_")
+    out_dir = root / name
     run_protocol = protocol(command=" ".join(["python -m benchmarks.snapshot_fid", *map(str, sys.argv[1:])]))
     for cell in plan(spec, root / spec["name"], patterns):
         folder = snapshots_dir(cell["path"])
@@ -187,7 +203,7 @@ def run(
             log(f"{cell['cell']}: no snapshots kept, skipped")
             continue
         start = time.perf_counter()
-        result = score_cell(cell, folder, n_fake, log)
+        result = score_cell(cell, folder, n_fake, log, also)
         result.update(protocol=run_protocol, wall_time_s=round(time.perf_counter() - start, 1))
         out_dir.mkdir(parents=True, exist_ok=True)
         tmp = out_dir / f"{cell['cell']}.json.tmp"
@@ -195,8 +211,8 @@ def run(
         tmp.replace(out_dir / f"{cell['cell']}.json")
     results = [json.loads(p.read_text()) for p in sorted(out_dir.glob("*.json"))] if out_dir.is_dir() else []
     if results:
-        title = f"{spec.get('title', spec['name'])}: FID of the kept generators"
-        (root / f"{spec['name']}_snapshots.md").write_text(render(results, title))
+        title = f"{spec.get('title', spec['name'])}. Kept generators scored with {extractor}"
+        (root / f"{name}.md").write_text(render(results, title))
     return results
 
 
@@ -206,12 +222,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cells", help="comma-separated glob patterns on cell ids")
     parser.add_argument("--n-fake", type=int, default=10000, help="fakes per score (default 10000)")
     parser.add_argument("--results", default=None, help="results root (default benchmarks/results)")
+    parser.add_argument(
+        "--also",
+        action="store_true",
+        help="score with the evaluation's second extractor ('also', e.g. fashion-domain: seconds per snapshot)",
+    )
     args = parser.parse_args(argv)
     import torch
 
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     patterns = [p for p in args.cells.split(",") if p] if args.cells else None
-    run(args.spec, patterns, args.n_fake, args.results)
+    run(args.spec, patterns, args.n_fake, args.results, also=args.also)
 
 
 if __name__ == "__main__":

@@ -87,3 +87,24 @@ def test_a_cell_without_snapshots_is_skipped_and_a_folder_without_any_is_an_erro
     assert skipped == ["gan-s0: no snapshots kept, skipped"]
     with pytest.raises(FileNotFoundError, match="generator_snapshots"):
         score_cell({"cell": "x", "resolved": {"evaluation": {}}}, tmp_path, 10)
+
+
+def test_also_scores_with_the_second_extractor_on_the_same_real_set_and_z():
+    import pytest
+
+    from benchmarks.snapshot_fid import evaluation_block
+
+    evaluation = {
+        "extractor": "inception-v3-compat",
+        "metrics": ["fid", "kid", "pr"],
+        "n_real": 10000,
+        "split": "test",
+        "seed": 0,
+        "also": {"extractor": "fashion-domain", "metrics": ["fid", "kid", "is", "pr"]},
+    }
+    assert evaluation_block(evaluation) == {k: v for k, v in evaluation.items() if k != "also"}
+    second = evaluation_block(evaluation, also=True)
+    assert second["extractor"] == "fashion-domain" and "also" not in second
+    assert (second["n_real"], second["split"], second["seed"]) == (10000, "test", 0)
+    with pytest.raises(ValueError, match="no second extractor"):
+        evaluation_block({"extractor": "fashion-domain"}, also=True)
