@@ -1,0 +1,172 @@
+"""Why does the generator EMA score what it scores? Separate the averaged weights from the batch-norm statistics.
+
+    PYTHONPATH=. OMP_NUM_THREADS=2 python -m benchmarks.ema_probe benchmarks/tables/fashion_tricks.yaml \\
+        --cell gan_ns_ema-s0
+
+``zoo.ema`` copies the generator's batch-norm buffers into the EMA (as StyleGAN2-ADA's ``G_ema``): the averaged
+weights (Yazıcı et al. 2019, eq. 2) are used in eval mode with running statistics collected by the *raw* generator.
+When the weights move fast, those statistics no longer fit the average. The probe retrains one cell of a table
+exactly as ``benchmarks.run_table`` does and scores, with the cell's evaluation block (FID and KID only):
+
+* ``raw``: the trained generator (the cell's ``fid``);
+* ``ema_copied_bn``: the EMA with the copied running statistics (the cell's ``ema_fid``);
+* ``ema_batch_bn``: the EMA normalising each batch of the training batch size by its own statistics;
+* ``ema_recomputed_bn``: the EMA with running statistics recomputed for its own weights
+  (``torch.optim.swa_utils.update_bn``-style: cumulative averages over ``--bn-batches`` batches of fresh z);
+* ``raw_batch_bn``: the raw generator with batch statistics (the effect of the BN mode alone).
+
+If the recomputed statistics close the gap, the statistics are the cause; if not, the average itself (its lag
+behind a generator that still improves) is. z for the recomputation comes from a local ``torch.Generator``.
+Writes ``<results>/ema_probe/<cell>.json`` and ``<results>/ema_probe.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from benchmarks.run_table import RESULTS, train_cell
+from benchmarks.snapshot_fid import BatchStatisticsGenerator, evaluation_block, score
+from benchmarks.table_spec import load_spec, plan
+
+BN_SEED = 4321  # z of the statistics recomputation (independent of the evaluation's z seed)
+MODES = ("raw", "ema_copied_bn", "ema_batch_bn", "ema_recomputed_bn", "raw_batch_bn")
+
+
+@torch.no_grad()
+def recompute_batch_norm(generator: nn.Module, model: Any, batches: int, batch_size: int) -> nn.Module:
+    """A copy of ``generator`` whose batch norms hold the cumulative mean / variance of ``batches`` batches of its
+    own activations (fresh z from a local generator), in eval mode."""
+    copied = copy.deepcopy(generator)
+    norms = [m for m in copied.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not norms:
+        raise ValueError("the generator has no batch norm: there are no statistics to recompute.")
+    for norm in norms:
+        norm.reset_running_stats()
+        norm.momentum = None  # cumulative average
+    copied.train()
+    rng = torch.Generator().manual_seed(BN_SEED)
+    for _ in range(batches):
+        copied(model.sample_z(batch_size, generator=rng).to(model.device))
+    return copied.eval()
+
+
+def probe_cell(spec_path: str, cell_id: str, n_fake: int, bn_batches: int, results_root: Path) -> dict[str, Any]:
+    from benchmarks.protocol import protocol
+
+    spec = load_spec(spec_path)
+    cells = [c for c in plan(spec, results_root / spec["name"], [cell_id]) if c["cell"] == cell_id]
+    if not cells:
+        raise SystemExit(
+            f"no cell {cell_id!r} in {spec_path}: list them with 'python -m benchmarks.run_table "
+            f"{spec_path} --dry-run'."
+        )
+    resolved = cells[0]["resolved"]
+    if resolved["model"]["init_args"].get("ema_decay") is None:
+        raise SystemExit(f"{cell_id} trains no generator EMA (model.init_args.ema_decay): nothing to probe.")
+    run_protocol = protocol(command=" ".join(["python -m benchmarks.ema_probe", *sys.argv[1:]]))
+    start = time.perf_counter()
+    model, data, training = train_cell(resolved)
+    model.eval()
+    batch = int(data.batch_size)
+    raw, ema = model.generator, model.generator_ema
+    generators = {
+        "raw": (raw, "raw"),
+        "ema_copied_bn": (ema, "ema"),
+        "ema_batch_bn": (BatchStatisticsGenerator(ema), "ema"),
+        "ema_recomputed_bn": (recompute_batch_norm(ema, model, bn_batches, batch), "ema"),
+        "raw_batch_bn": (BatchStatisticsGenerator(raw), "raw"),
+    }
+    block = evaluation_block(resolved["evaluation"])
+    block.pop("ema", None)
+    scores, evaluation = {}, None
+    for mode in MODES:
+        generator, weights = generators[mode]
+        model.generator_ema = generator if weights == "ema" else ema
+        model.generator = generator if weights == "raw" else raw
+        sample_batch = batch if "batch_bn" in mode else None
+        values, evaluation = score(model, data, {**block, "weights": weights}, n_fake, sample_batch)
+        scores[mode] = {k: float(v) for k, v in values.items()}
+        print(f"  {cell_id} {mode}: fid={scores[mode]['fid']:.3f} kid={scores[mode]['kid']:.4f}", flush=True)
+    model.generator, model.generator_ema = raw, ema
+    table_cell = results_root / spec["name"] / f"{cell_id}.json"
+    table = json.loads(table_cell.read_text())["metrics"] if table_cell.is_file() else {}
+    return {
+        "schema": "ema_probe/1",
+        "table": spec["name"],
+        "cell": cell_id,
+        "resolved": resolved,
+        "training": training,
+        "n_fake": n_fake,
+        "bn_batches": bn_batches,
+        "bn_seed": BN_SEED,
+        "scores": scores,
+        "table_cell": {k: table.get(k) for k in ("fid", "ema_fid")},
+        "evaluation": evaluation,
+        "protocol": run_protocol,
+        "wall_time_s": round(time.perf_counter() - start, 3),
+    }
+
+
+def render(results_dir: Path) -> str:
+    lines = [
+        "# Generator EMA: averaged weights vs batch-norm statistics",
+        "",
+        "Made by `python -m benchmarks.ema_probe` (see its docstring) from the JSON files beside this one. Each",
+        "cell is retrained as in its table; FID with the cell's evaluation block. `copied`: the EMA with the raw",
+        "generator's running statistics (what the table scores); `batch`: each batch's own statistics (batches of",
+        "the training batch size); `recomputed`: running statistics recomputed for the EMA's own weights.",
+        "",
+        "| cell | raw | EMA, copied BN | EMA, batch BN | EMA, recomputed BN | raw, batch BN | table: fid / ema_fid |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for path in sorted(results_dir.glob("*.json")):
+        r = json.loads(path.read_text())
+        s = r["scores"]
+        cells = " | ".join(f"{s[m]['fid']:.3f}" for m in MODES)
+        t = r["table_cell"]
+        lines.append(f"| {r['cell']} | {cells} | {t.get('fid')} / {t.get('ema_fid')} |")
+    lines += ["", "KID in the same order:", ""]
+    for path in sorted(results_dir.glob("*.json")):
+        r = json.loads(path.read_text())
+        hw = r["protocol"].get("hardware", {})
+        kids = ", ".join(f"{m} {r['scores'][m]['kid']:.4f}" for m in MODES)
+        lines.append(
+            f"- {r['cell']}: {kids}. {r['n_fake']} fakes; BN recomputed over {r['bn_batches']} batches; git "
+            f"`{r['protocol'].get('git_sha')}`; {hw.get('cpu_model')}, {hw.get('torch_threads')} threads; "
+            f"{r['wall_time_s']:.0f} s."
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.ema_probe", description=__doc__.split("\n")[0])
+    parser.add_argument("spec", help="table spec holding the cell, e.g. benchmarks/tables/fashion_tricks.yaml")
+    parser.add_argument("--cell", required=True, help="cell id, e.g. gan_ns_ema-s0")
+    parser.add_argument("--n-fake", type=int, default=None, help="fakes per score (default: the cell's n_fake)")
+    parser.add_argument("--bn-batches", type=int, default=100, help="batches for the recomputed statistics")
+    parser.add_argument("--results", default=str(RESULTS), help="results root (default benchmarks/results)")
+    parser.add_argument("--render-only", action="store_true", help="only re-render the Markdown")
+    args = parser.parse_args(argv)
+    root = Path(args.results)
+    out_dir = root / "ema_probe"
+    if not args.render_only:
+        spec = load_spec(args.spec)
+        n_fake = args.n_fake or int(spec["evaluation"]["n_fake"])
+        result = probe_cell(args.spec, args.cell, n_fake, args.bn_batches, root)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / f"{args.cell}.json").write_text(json.dumps(result, indent=1) + "\n")
+    (root / "ema_probe.md").write_text(render(out_dir))
+    print(f"rendered {root / 'ema_probe.md'}")
+
+
+if __name__ == "__main__":
+    main()
