@@ -133,7 +133,8 @@ def render(results_dir: Path) -> str:
         s = r["scores"]
         cells = " | ".join(f"{s[m]['fid']:.3f}" for m in MODES)
         t = r["table_cell"]
-        lines.append(f"| {r['cell']} | {cells} | {t.get('fid')} / {t.get('ema_fid')} |")
+        table = " / ".join("–" if t.get(k) is None else f"{t[k]:.3f}" for k in ("fid", "ema_fid"))
+        lines.append(f"| {r['cell']} | {cells} | {table} |")
     lines += ["", "KID in the same order:", ""]
     for path in sorted(results_dir.glob("*.json")):
         r = json.loads(path.read_text())
