@@ -35,7 +35,7 @@ from torch import nn
 
 from benchmarks.run_table import RESULTS, train_cell
 from benchmarks.snapshot_fid import BatchStatisticsGenerator, evaluation_block, score
-from benchmarks.table_spec import load_spec, plan
+from benchmarks.table_spec import load_spec, resolve_named_cell
 
 BN_SEED = 4321  # z of the statistics recomputation (independent of the evaluation's z seed)
 MODES = ("raw", "ema_copied_bn", "ema_batch_bn", "ema_recomputed_bn", "raw_batch_bn")
@@ -62,14 +62,7 @@ def recompute_batch_norm(generator: nn.Module, model: Any, batches: int, batch_s
 def probe_cell(spec_path: str, cell_id: str, n_fake: int, bn_batches: int, results_root: Path) -> dict[str, Any]:
     from benchmarks.protocol import protocol
 
-    spec = load_spec(spec_path)
-    cells = [c for c in plan(spec, results_root / spec["name"], [cell_id]) if c["cell"] == cell_id]
-    if not cells:
-        raise SystemExit(
-            f"no cell {cell_id!r} in {spec_path}: list them with 'python -m benchmarks.run_table "
-            f"{spec_path} --dry-run'."
-        )
-    resolved = cells[0]["resolved"]
+    spec, resolved = resolve_named_cell(spec_path, cell_id, results_root)
     if resolved["model"]["init_args"].get("ema_decay") is None:
         raise SystemExit(f"{cell_id} trains no generator EMA (model.init_args.ema_decay): nothing to probe.")
     run_protocol = protocol(command=" ".join(["python -m benchmarks.ema_probe", *sys.argv[1:]]))

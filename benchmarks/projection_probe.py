@@ -35,7 +35,7 @@ from lightning.pytorch.callbacks import Callback
 from torch import Tensor
 
 from benchmarks.run_table import RESULTS, import_class, train_cell
-from benchmarks.table_spec import load_spec, plan
+from benchmarks.table_spec import resolve_named_cell
 
 PROBE_SEED = 1234  # z and labels of the probe's fakes (independent of the training RNG)
 
@@ -102,13 +102,7 @@ def probe_cell(spec_path: str, cell_id: str, at: list[int], n_fake: int, results
     from benchmarks.protocol import protocol
     from zoo.metrics.fashion_domain import FASHION_DOMAIN_TEST_ACCURACY, FashionDomainExtractor
 
-    spec = load_spec(spec_path)
-    cells = [c for c in plan(spec, results_root / spec["name"], [cell_id]) if c["cell"] == cell_id]
-    if not cells:
-        raise SystemExit(
-            f"no cell {cell_id!r} in {spec_path}: see 'python -m benchmarks.run_table {spec_path} --dry-run'."
-        )
-    resolved = cells[0]["resolved"]
+    spec, resolved = resolve_named_cell(spec_path, cell_id, results_root)
     if resolved["variant"] != "ProjectionGAN":
         raise SystemExit(f"{cell_id} is a {resolved['variant']} cell: the probe reads a projection discriminator.")
     budget = int(resolved["budget"]["g_steps"])

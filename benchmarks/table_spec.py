@@ -175,3 +175,18 @@ def plan(spec: dict[str, Any], results_dir: Path, patterns: list[str] | None, fo
             )
             cells[-1]["status"] = status
     return cells
+
+
+def resolve_named_cell(
+    spec_path: str | Path, cell_id: str, results_root: Path
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(spec, resolved configuration) of the cell ``cell_id`` of a spec (``SystemExit`` naming how to list the cells
+    when there is none): what a diagnostic that retrains one table cell starts from."""
+    spec = load_spec(spec_path)
+    cells = [c for c in plan(spec, Path(results_root) / spec["name"], [cell_id]) if c["cell"] == cell_id]
+    if not cells:
+        raise SystemExit(
+            f"no cell {cell_id!r} in {spec_path}: list them with "
+            f"'python -m benchmarks.run_table {spec_path} --dry-run'."
+        )
+    return spec, cells[0]["resolved"]
