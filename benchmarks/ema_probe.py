@@ -23,7 +23,6 @@ Writes ``<results>/ema_probe/<cell>.json`` and ``<results>/ema_probe.md``.
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import sys
 import time
@@ -36,27 +35,20 @@ from torch import nn
 from benchmarks.run_table import RESULTS, train_cell
 from benchmarks.snapshot_fid import BatchStatisticsGenerator, evaluation_block, score
 from benchmarks.table_spec import load_spec, resolve_named_cell
+from zoo import ema
 
-BN_SEED = 4321  # z of the statistics recomputation (independent of the evaluation's z seed)
+BN_SEED = ema.RECOMPUTE_SEED  # z of the statistics recomputation (independent of the evaluation's z seed)
 MODES = ("raw", "ema_copied_bn", "ema_batch_bn", "ema_recomputed_bn", "raw_batch_bn")
 
 
-@torch.no_grad()
 def recompute_batch_norm(generator: nn.Module, model: Any, batches: int, batch_size: int) -> nn.Module:
-    """A copy of ``generator`` whose batch norms hold the cumulative mean / variance of ``batches`` batches of its
-    own activations (fresh z from a local generator), in eval mode."""
-    copied = copy.deepcopy(generator)
-    norms = [m for m in copied.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    if not norms:
-        raise ValueError("the generator has no batch norm: there are no statistics to recompute.")
-    for norm in norms:
-        norm.reset_running_stats()
-        norm.momentum = None  # cumulative average
-    copied.train()
+    """``zoo.ema.recompute_batch_norm`` over ``batches`` batches of ``batch_size`` fresh z (the training batch size,
+    from a local generator seeded with ``BN_SEED``): the copy ``ema_bn="recompute"`` samples from, at the cell's
+    batch size."""
     rng = torch.Generator().manual_seed(BN_SEED)
-    for _ in range(batches):
-        copied(model.sample_z(batch_size, generator=rng).to(model.device))
-    return copied.eval()
+    return ema.recompute_batch_norm(
+        generator, lambda net: net(model.sample_z(batch_size, generator=rng).to(model.device)), batches
+    )
 
 
 def probe_cell(spec_path: str, cell_id: str, n_fake: int, bn_batches: int, results_root: Path) -> dict[str, Any]:

@@ -11,7 +11,9 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from zoo import ema
 from zoo.conditioning import check_labels, cycle_labels, is_conditional
+from zoo.validation import require_choice
 
 
 def require_count(name: str, n: Any) -> int:
@@ -63,25 +65,73 @@ def resolve_weights(model: nn.Module, weights: str = "auto") -> str:
 
 
 @contextmanager
-def generator_weights(model: nn.Module, weights: str = "auto") -> Iterator[str]:
-    """Inside the block ``model.generator`` is the EMA generator when ``weights`` selects it; yields the weights
-    used (``"ema"`` or ``"raw"``). The EMA net is put in the instance ``__dict__``, found before
+def generator_swapped(model: nn.Module, net: nn.Module) -> Iterator[None]:
+    """Inside the block ``model.generator`` is ``net``. The net is put in the instance ``__dict__``, found before
     ``nn.Module.__getattr__`` looks in ``_modules``, so every path that reads ``model.generator`` (``generate``,
-    ``grid_images``, ...) draws from it; nothing is copied and the trained net is untouched."""
-    used = resolve_weights(model, weights)
-    if used == "raw":
-        yield used
-        return
+    ``grid_images``, ...) draws from it; nothing is registered, copied or saved, and the trained net is untouched."""
     missing = object()
     previous = model.__dict__.get("generator", missing)
-    model.__dict__["generator"] = model.generator_ema
+    model.__dict__["generator"] = net
     try:
-        yield used
+        yield
     finally:
         if previous is missing:
             model.__dict__.pop("generator", None)
         else:
             model.__dict__["generator"] = previous
+
+
+def ema_batch_norm(model: nn.Module) -> str:
+    """How the EMA generator of ``model`` gets its batch-norm statistics when it samples: ``copy`` or
+    ``recompute`` (hyperparameter ``ema_bn``; ``zoo.ema``)."""
+    return str(getattr(model, "hparams", {}).get("ema_bn", "copy"))
+
+
+def set_ema_batch_norm(model: nn.Module, mode: str | None) -> None:
+    """Make ``model``'s EMA sample with batch-norm statistics ``mode`` (``copy`` or ``recompute``; ``None`` keeps
+    the model's own ``ema_bn``). A sampling choice: the trained weights and the saved EMA do not change."""
+    if mode is None:
+        return
+    require_choice("ema_bn", mode, ema.EMA_BN_MODES)
+    model.hparams.ema_bn = mode
+
+
+def sampling_ema(model: nn.Module) -> nn.Module:
+    """The EMA generator sampling uses: ``model.generator_ema`` itself (``ema_bn="copy"``, or no batch norm), or a
+    copy whose running statistics are recomputed for the averaged weights (``ema_bn="recompute"``;
+    ``zoo.ema.recompute_batch_norm`` over ``ema_bn_batches`` batches of z drawn from a local generator seeded with
+    ``zoo.ema.RECOMPUTE_SEED``, so the global RNG streams are untouched). The copy is kept until the EMA's tensors
+    change (their in-place version counters), its device or dtype does."""
+    averaged = model.generator_ema
+    if ema_batch_norm(model) != "recompute" or not ema.has_batch_norm(averaged):
+        return averaged
+    tensors = [*averaged.parameters(), *averaged.buffers()]
+    key = (id(averaged), tuple(t._version for t in tensors), str(tensors[0].device), tensors[0].dtype)
+    cached = model.__dict__.get("_ema_recomputed_bn")
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    rng = torch.Generator().manual_seed(ema.RECOMPUTE_SEED)
+
+    def forward(net: nn.Module) -> None:
+        z = model.sample_z(ema.RECOMPUTE_BATCH_SIZE, generator=rng).to(tensors[0].device)
+        with generator_swapped(model, net):
+            draw(model, z)
+
+    recomputed = ema.recompute_batch_norm(averaged, forward, int(model.hparams.get("ema_bn_batches", 100)))
+    model.__dict__["_ema_recomputed_bn"] = (key, recomputed)
+    return recomputed
+
+
+@contextmanager
+def generator_weights(model: nn.Module, weights: str = "auto") -> Iterator[str]:
+    """Inside the block ``model.generator`` is the EMA generator (``sampling_ema``) when ``weights`` selects it;
+    yields the weights used (``"ema"`` or ``"raw"``); see ``generator_swapped``."""
+    used = resolve_weights(model, weights)
+    if used == "raw":
+        yield used
+        return
+    with generator_swapped(model, sampling_ema(model)):
+        yield used
 
 
 def fixed_z(model: nn.Module, n: int, seed: int) -> Tensor:

@@ -7,7 +7,8 @@
 step s (before any checkpoint of that batch); ``--kill-during-save n`` kills it inside the n-th checkpoint
 write, after the temporary file is written and before it replaces ``last.ckpt``.
 ``--resume`` continues from ``R/checkpoints/last.ckpt``. ``--model-kwargs '{"ema_decay": 0.9}'`` passes options to
-the variant.
+the variant; ``--grid-every n`` adds a ``SampleGrid`` drawing every n generator updates (from the EMA when the
+model keeps one).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ warnings.filterwarnings("ignore")
 import lightning as L  # noqa: E402
 import torch  # noqa: E402
 
-from callbacks import ZooCheckpoint  # noqa: E402
+from callbacks import SampleGrid, ZooCheckpoint  # noqa: E402
 from tests.zoo.variant_harness import tiny_data, tiny_model  # noqa: E402
 
 
@@ -81,6 +82,7 @@ def main() -> None:
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--out")
     parser.add_argument("--model-kwargs", default="{}", help="JSON object of extra variant arguments")
+    parser.add_argument("--grid-every", type=int, help="add a SampleGrid drawing every n generator updates")
     args = parser.parse_args()
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
@@ -94,6 +96,7 @@ def main() -> None:
     )
     callbacks = [checkpoint] + ([KillAt(args.kill_at_step)] if args.kill_at_step else [])
     callbacks += [TermAt(args.term_at_step)] if args.term_at_step else []
+    callbacks += [SampleGrid(every_n_steps=args.grid_every, num_samples=4, nrow=2)] if args.grid_every else []
     trainer = L.Trainer(
         accelerator="cpu",
         max_steps=args.max_steps,

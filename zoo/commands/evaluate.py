@@ -24,12 +24,13 @@ from typing import Any
 
 import datamodules
 from zoo.checkpoints import load_variant
+from zoo.ema import EMA_BN_MODES
 from zoo.metrics.class_suite import require_class_aware_model
 from zoo.metrics.evaluation import evaluate_generator, is_translation_model
 from zoo.metrics.extractors import list_extractors, sha256_file
 from zoo.metrics.real_stats import RealStatsCache
 from zoo.metrics.settings import MetricSettings
-from zoo.sampling import WEIGHTS
+from zoo.sampling import WEIGHTS, set_ema_batch_norm
 
 #: MetricSettings' own defaults, so the command line and the library cannot drift apart
 DEFAULTS = MetricSettings()
@@ -90,6 +91,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULTS.weights,
         help="generator weights scored: the EMA when the checkpoint keeps one (auto), ema, or the trained one (raw)",
     )
+    p.add_argument(
+        "--ema-bn",
+        choices=EMA_BN_MODES,
+        default=None,
+        help="batch-norm statistics the EMA samples with: copied from the generator (copy) or recomputed for the "
+        "averaged weights (recompute); default: the checkpoint's ema_bn",
+    )
     p.add_argument("--cache-dir", default=None, help="real-statistics cache (default ~/.cache/lightning-gan-zoo)")
     p.add_argument("--no-cache", action="store_true")
     p.add_argument("--out", default=None, help="JSON file (default: <ckpt>.metrics.json)")
@@ -112,6 +120,7 @@ def evaluate_command(argv: Sequence[str]) -> dict[str, Any]:
         raise SystemExit(f"gan-zoo evaluate: {err}") from err
     start = time.perf_counter()
     model = load_variant(args.ckpt)
+    set_ema_batch_norm(model, args.ema_bn)
     try:  # before the data is loaded: class-aware metrics need a conditional model of the right label kind
         require_class_aware_model(model, settings.metrics)
     except (TypeError, ValueError) as err:

@@ -17,7 +17,8 @@ from pathlib import Path
 from callbacks.sample_grid import SampleGrid, grid_labels
 from zoo.checkpoints import load_variant
 from zoo.conditioning import is_conditional
-from zoo.sampling import WEIGHTS, require_count, resolve_weights
+from zoo.ema import EMA_BN_MODES
+from zoo.sampling import WEIGHTS, require_count, resolve_weights, set_ema_batch_norm
 
 #: listed in the error for an unknown extension (any format Pillow can write is accepted)
 COMMON_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
@@ -93,9 +94,17 @@ def sample_command(argv: Sequence[str]) -> None:
         default="auto",
         help="generator weights: the EMA when the checkpoint keeps one (auto), ema, or the trained generator (raw)",
     )
+    parser.add_argument(
+        "--ema-bn",
+        choices=EMA_BN_MODES,
+        default=None,
+        help="batch-norm statistics the EMA samples with: copied from the generator (copy) or recomputed for the "
+        "averaged weights (recompute); default: the checkpoint's ema_bn",
+    )
     args = parser.parse_args(argv)
     out = check_image_path(args.out)  # before loading: a bad name costs nothing
     model = load_variant(args.ckpt)
+    set_ema_batch_norm(model, args.ema_bn)
     try:
         used = resolve_weights(model, args.weights)
     except ValueError as err:

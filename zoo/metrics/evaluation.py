@@ -51,7 +51,7 @@ from zoo.metrics.sample_sources import (
 )
 from zoo.metrics.settings import MetricSettings
 from zoo.metrics.suite import MetricSuite
-from zoo.sampling import generator_weights
+from zoo.sampling import ema_batch_norm, generator_weights
 
 
 @torch.no_grad()
@@ -281,6 +281,7 @@ def evaluate_generator(
         "extractor_inference": getattr(extractor, "inference", "fp32"),
         "dataset": dataset_name(datamodule),
         "generator_weights": weights_used,
+        **({"ema_batch_norm": ema_batch_norm(model)} if weights_used == "ema" else {}),
         "split": settings.split,
         **sample_counts,
         "seed": settings.seed,

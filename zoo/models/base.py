@@ -81,6 +81,9 @@ class AdversarialModule(L.LightningModule):
             generator update with this beta (Yazıcı et al. 2019: 0.999); ``None``: off. See ``zoo.ema``.
         ema_start: generator updates during which the average copies the generator (BigGAN's ema_start).
         ema_rampup: ramp beta as min(ema_decay, (1 + t) / (10 + t)) over the t updates after ``ema_start``.
+        ema_bn: batch-norm statistics the EMA samples with: ``copy`` (the generator's, copied at every update) or
+            ``recompute`` (recomputed for the averaged weights when sampling; ``zoo.ema.recompute_batch_norm``).
+        ema_bn_batches: batches of 64 z for ``ema_bn="recompute"``.
         diffaugment: DiffAugment policy (Zhao et al. 2020), e.g. ``"color,translation,cutout"``, applied to
             every image the discriminators see in training; ``None``: off. See ``zoo.diffaugment``.
     """
@@ -107,6 +110,8 @@ class AdversarialModule(L.LightningModule):
         ema_decay: float | None = None,
         ema_start: int = 0,
         ema_rampup: bool = False,
+        ema_bn: str = "copy",
+        ema_bn_batches: int = 100,
         diffaugment: str | None = None,
     ) -> None:
         super().__init__()
@@ -127,7 +132,7 @@ class AdversarialModule(L.LightningModule):
         require_choice("optimizer", optimizer, OPTIMIZERS)
         if grad_clip_val is not None:
             require_positive("grad_clip_val", grad_clip_val, "Use None to disable clipping.")
-        check_ema_settings(ema_decay, ema_start, ema_rampup)
+        check_ema_settings(ema_decay, ema_start, ema_rampup, ema_bn, ema_bn_batches)
         if diffaugment is not None:
             parse_policy(diffaugment)
         self.automatic_optimization = False

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from tests.zoo.metrics.helpers import tiny_gan
+from zoo import GAN
 from zoo.commands.cli import main
 from zoo.metrics.extractors import FASHION_DOMAIN_SHA256
 
@@ -54,3 +55,22 @@ def test_evaluate_subset_of_metrics_and_bad_arguments(checkpoint, tmp_path, fash
         run(checkpoint, tmp_path, "--data", "NoSuchData")
     with pytest.raises(SystemExit, match="does not exist"):
         main(["evaluate", "--ckpt", str(tmp_path / "missing.ckpt")])
+
+
+def test_evaluate_scores_the_ema_with_the_batch_norm_statistics_asked_for(tmp_path, fashion):
+    """``--ema-bn recompute`` rescores a checkpoint's EMA with statistics recomputed for the averaged weights; the
+    protocol says which statistics were used, and the default is the checkpoint's own ``ema_bn``."""
+    torch.manual_seed(0)
+    model = GAN(image_shape=(1, 28, 28), latent_dim=16, width=8, ema_decay=0.5, ema_bn_batches=2)
+    with torch.no_grad():  # an EMA whose weights differ from the generator's, with the generator's statistics
+        for p in model.generator_ema.parameters():
+            p.mul_(0.5)
+    path = tmp_path / "ema.ckpt"
+    torch.save({"variant": "GAN", "hyper_parameters": dict(model.hparams), "state_dict": model.state_dict()}, path)
+    copied = run(path, tmp_path, "--metrics", "fid")
+    recomputed = run(path, tmp_path, "--metrics", "fid", "--ema-bn", "recompute")
+    assert copied["protocol"]["generator_weights"] == "ema" and copied["protocol"]["ema_batch_norm"] == "copy"
+    assert recomputed["protocol"]["ema_batch_norm"] == "recompute"
+    assert recomputed["metrics"]["fid"] != copied["metrics"]["fid"]
+    with pytest.raises(SystemExit):
+        run(path, tmp_path, "--metrics", "fid", "--ema-bn", "update")
