@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import copy
 import json
-import signal
 
 import pytest
 import torch
 
 from tests.conftest import tiny_trainer, write_idx_dataset
-from tests.zoo.test_kill_resume import train
+from tests.zoo.test_kill_resume import kill_and_resume
 from tests.zoo.variant_harness import tiny_data, tiny_model
 from zoo import GAN, list_variants
 
@@ -63,15 +62,4 @@ def data(tmp_path_factory):
 
 
 def test_kill_then_resume_channels_last_is_bit_identical(tmp_path, data):
-    options = ["--variant", "GAN", "--model-kwargs", json.dumps({"channels_last": True})]
-    reference = train(tmp_path, data, "reference", *options, "--out", str(tmp_path / "reference.pt"))
-    assert reference.returncode == 0, reference.stderr[-3000:]
-    killed = train(tmp_path, data, "run", *options, "--kill-at-step", "15")
-    assert killed.returncode == -signal.SIGKILL
-    resumed = train(tmp_path, data, "run", *options, "--resume", "--out", str(tmp_path / "final.pt"))
-    assert resumed.returncode == 0, resumed.stderr[-3000:]
-    expected = torch.load(tmp_path / "reference.pt", weights_only=True)
-    final = torch.load(tmp_path / "final.pt", weights_only=True)
-    assert final["steps"] == expected["steps"]
-    for key, value in expected["state_dict"].items():
-        assert torch.equal(final["state_dict"][key], value), key
+    kill_and_resume(tmp_path, data, "--variant", "GAN", "--model-kwargs", json.dumps({"channels_last": True}))

@@ -27,6 +27,24 @@ def train(tmp: Path, data: Path, root: str, *args: str) -> subprocess.CompletedP
     return subprocess.run(cmd, capture_output=True, text=True, timeout=300)
 
 
+def kill_and_resume(tmp: Path, data: Path, *options: str) -> tuple[dict, dict]:
+    """An uninterrupted run and one SIGKILLed mid-interval (step 15) then resumed, with the same ``options``; the
+    saved final ``{"state_dict", "steps"}`` of each (reference, resumed), checked equal key by key."""
+    reference = train(tmp, data, "reference", *options, "--out", str(tmp / "reference.pt"))
+    assert reference.returncode == 0, reference.stderr[-3000:]
+    killed = train(tmp, data, "run", *options, "--kill-at-step", "15")
+    assert killed.returncode == -signal.SIGKILL
+    resumed = train(tmp, data, "run", *options, "--resume", "--out", str(tmp / "final.pt"))
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    expected = torch.load(tmp / "reference.pt", weights_only=True)
+    final = torch.load(tmp / "final.pt", weights_only=True)
+    assert final["steps"] == expected["steps"]
+    assert set(final["state_dict"]) == set(expected["state_dict"])
+    for key, value in expected["state_dict"].items():
+        assert torch.equal(final["state_dict"][key], value), key
+    return expected, final
+
+
 @pytest.fixture(scope="module")
 def data(tmp_path_factory) -> Path:
     return write_idx_dataset(tmp_path_factory.mktemp("killdata"), 96, 16)
