@@ -32,7 +32,8 @@ class GenerativeMetrics(L.Callback):
     ``trainer.callback_metrics`` (so ``ModelCheckpoint(monitor="val/fid")`` sees them), and written with the
     protocol and history to ``metrics.json`` after every evaluation (``callbacks.metrics_file``). Which generator
     weights were scored (``settings.weights``: the EMA when the model keeps one, by default) is recorded in the
-    protocol and in every history entry (``generator_weights``: ``ema`` or ``raw``).
+    protocol and in every history entry (``generator_weights``: ``ema`` or ``raw``; for the EMA also
+    ``ema_batch_norm``: ``copy`` or ``recompute``, the model's ``ema_bn``).
 
     Conditional models can also be scored per class (``metrics: [fid, class_acc, class_fid, class_diversity]``, or
     ``code_acc`` for InfoGAN; ``zoo.metrics.class_suite``): logged as ``<prefix>class_acc`` and
@@ -144,6 +145,7 @@ class GenerativeMetrics(L.Callback):
                 "global_step": trainer.global_step,
                 "epoch": trainer.current_epoch,
                 "generator_weights": protocol["generator_weights"],
+                **({"ema_batch_norm": protocol["ema_batch_norm"]} if "ema_batch_norm" in protocol else {}),
                 **logged,
             }
         )

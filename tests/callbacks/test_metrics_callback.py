@@ -14,6 +14,7 @@ from callbacks import TrainingSummary
 from callbacks.metrics import GenerativeMetrics
 from tests.conftest import tiny_trainer
 from tests.zoo.metrics.helpers import SyntheticImages, tiny_gan
+from zoo import GAN
 from zoo.metrics.evaluation import evaluate_generator, shard
 from zoo.metrics.real_stats import RealStatsCache
 from zoo.metrics.settings import MetricSettings
@@ -66,6 +67,16 @@ def test_every_n_epochs_schedule(tmp_path, fashion):
     trainer.fit(tiny_gan(), fashion)
     assert [h["epoch"] for h in callback.history] == [0, 1]
     assert [h["g_steps"] for h in callback.history] == [2, 4]
+
+
+def test_history_records_the_ema_and_its_batch_norm_statistics(tmp_path, fashion):
+    fid_only = dataclasses.replace(SMALL, metrics=("fid",))
+    callback = GenerativeMetrics(fid_only, every_n_steps=1, cache_dir=str(tmp_path), at_train_end=False)
+    torch.manual_seed(0)
+    model = GAN(image_shape=(1, 28, 28), latent_dim=16, width=8, ema_decay=0.5, ema_bn="recompute", ema_bn_batches=2)
+    tiny_trainer(tmp_path, max_steps=4, callbacks=[callback]).fit(model, fashion)
+    assert [(h["generator_weights"], h["ema_batch_norm"]) for h in callback.history] == [("ema", "recompute")] * 2
+    assert callback.protocol["ema_batch_norm"] == "recompute"
 
 
 def test_evaluation_is_reproducible_and_tracks_the_model(tmp_path, fashion, domain):
