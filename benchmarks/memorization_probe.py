@@ -25,10 +25,8 @@ Writes ``<results>/<table>_memorization/<cell>.json`` and ``<results>/<table>_me
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +34,8 @@ import torch
 from torch import Tensor
 
 from benchmarks.run_table import RESULTS, snapshots_dir
-from benchmarks.snapshot_fid import load_cell_model, snapshot_files
-from benchmarks.table_spec import load_spec, plan
+from benchmarks.snapshot_fid import load_cell_model, probe_kept_cells, snapshot_files
+from benchmarks.table_spec import load_spec
 from datamodules.base import to_unit_range
 from datamodules.subset import balanced_subset
 from zoo.metrics import MetricSettings
@@ -155,22 +153,11 @@ def render(results: list[dict[str, Any]], title: str) -> str:
 
 
 def run(spec_path: str, patterns: list[str] | None, n: int, results_root: str | None = None) -> list[dict]:
-    from benchmarks.protocol import protocol
-
     spec = load_spec(spec_path)
     root = Path(results_root) if results_root is not None else RESULTS
     out_dir = root / f"{spec['name']}_memorization"
-    run_protocol = protocol(command=" ".join(["python -m benchmarks.memorization_probe", *sys.argv[1:]]))
-    for cell in plan(spec, root / spec["name"], patterns):
-        if not snapshots_dir(cell["path"]).is_dir():
-            print(f"{cell['cell']}: no snapshots kept, skipped")
-            continue
-        start = time.perf_counter()
-        result = probe_cell(cell, n)
-        result.update(protocol=run_protocol, wall_time_s=round(time.perf_counter() - start, 1))
-        out_dir.mkdir(parents=True, exist_ok=True)
-        (out_dir / f"{cell['cell']}.json").write_text(json.dumps(result, indent=2) + "\n")
-    results = [json.loads(p.read_text()) for p in sorted(out_dir.glob("*.json"))] if out_dir.is_dir() else []
+    command = " ".join(["python -m benchmarks.memorization_probe", *sys.argv[1:]])
+    results = probe_kept_cells(spec, root, patterns, out_dir, lambda cell, _: probe_cell(cell, n), command)
     if results:
         title = f"{spec.get('title', spec['name'])}: nearest training images"
         (root / f"{spec['name']}_memorization.md").write_text(render(results, title))

@@ -26,6 +26,7 @@ import os
 import re
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -179,6 +180,35 @@ def render(results: list[dict[str, Any]], title: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def probe_kept_cells(
+    spec: dict[str, Any],
+    root: Path,
+    patterns: list[str] | None,
+    out_dir: Path,
+    probe: Callable[[dict[str, Any], Path], dict[str, Any]],
+    command: str,
+    log=print,
+) -> list[dict[str, Any]]:
+    """``probe(cell, snapshots_folder)`` for every cell of ``spec`` that kept generators, each result written with
+    the run's protocol and wall time to ``out_dir/<cell>.json`` (atomically); returns every result in ``out_dir``."""
+    from benchmarks.protocol import protocol
+
+    run_protocol = protocol(command=command)
+    for cell in plan(spec, root / spec["name"], patterns):
+        folder = snapshots_dir(cell["path"])
+        if not folder.is_dir():
+            log(f"{cell['cell']}: no snapshots kept, skipped")
+            continue
+        start = time.perf_counter()
+        result = probe(cell, folder)
+        result.update(protocol=run_protocol, wall_time_s=round(time.perf_counter() - start, 1))
+        out_dir.mkdir(parents=True, exist_ok=True)
+        tmp = out_dir / f"{cell['cell']}.json.tmp"
+        tmp.write_text(json.dumps(result, indent=2) + "\n")
+        tmp.replace(out_dir / f"{cell['cell']}.json")
+    return [json.loads(p.read_text()) for p in sorted(out_dir.glob("*.json"))] if out_dir.is_dir() else []
+
+
 def run(
     spec_path: str | Path,
     patterns: list[str] | None,
@@ -187,8 +217,6 @@ def run(
     log=print,
     also: bool = False,
 ) -> list[dict[str, Any]]:
-    from benchmarks.protocol import protocol
-
     spec = load_spec(spec_path)
     root = Path(results_root) if results_root is not None else RESULTS
     name = f"{spec['name']}_snapshots"
@@ -196,20 +224,9 @@ def run(
     if also:  # a second extractor's scores go to their own files
         name += "_" + extractor.replace("-", "_")
     out_dir = root / name
-    run_protocol = protocol(command=" ".join(["python -m benchmarks.snapshot_fid", *map(str, sys.argv[1:])]))
-    for cell in plan(spec, root / spec["name"], patterns):
-        folder = snapshots_dir(cell["path"])
-        if not folder.is_dir():
-            log(f"{cell['cell']}: no snapshots kept, skipped")
-            continue
-        start = time.perf_counter()
-        result = score_cell(cell, folder, n_fake, log, also)
-        result.update(protocol=run_protocol, wall_time_s=round(time.perf_counter() - start, 1))
-        out_dir.mkdir(parents=True, exist_ok=True)
-        tmp = out_dir / f"{cell['cell']}.json.tmp"
-        tmp.write_text(json.dumps(result, indent=2) + "\n")
-        tmp.replace(out_dir / f"{cell['cell']}.json")
-    results = [json.loads(p.read_text()) for p in sorted(out_dir.glob("*.json"))] if out_dir.is_dir() else []
+    command = " ".join(["python -m benchmarks.snapshot_fid", *map(str, sys.argv[1:])])
+    probe = lambda cell, folder: score_cell(cell, folder, n_fake, log, also)  # noqa: E731
+    results = probe_kept_cells(spec, root, patterns, out_dir, probe, command, log)
     if results:
         title = f"{spec.get('title', spec['name'])}. Kept generators scored with {extractor}"
         (root / f"{name}.md").write_text(render(results, title))
