@@ -14,6 +14,10 @@ from zoo.precision import cpu_bf16_units
 
 
 def git_sha() -> str:
+    """HEAD's SHA (``-dirty`` when tracked files differ from it); ``ZOO_GIT_SHA`` names it for a copy of the tree
+    that has no ``.git`` (a borrowed machine), ``unknown`` where neither is there."""
+    if os.environ.get("ZOO_GIT_SHA"):
+        return os.environ["ZOO_GIT_SHA"] + " (given by ZOO_GIT_SHA)"
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True)
         dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True)

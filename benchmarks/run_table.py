@@ -35,6 +35,7 @@ from typing import Any
 from benchmarks.cell_evaluation import evaluate_cell, save_sample_grid
 from benchmarks.cell_schema import cell_record
 from benchmarks.table_spec import ROOT, load_spec, plan, table_meta
+from benchmarks.trained_generator import load_trained_generator, trained_generator, write_trained_generator
 
 RESULTS = ROOT / "benchmarks" / "results"
 
@@ -102,6 +103,8 @@ def train_cell(
     snapshots: dict[str, Any] | None = None,
     snapshot_dir: Path | None = None,
     extra_callbacks: list[Any] | None = None,
+    accelerator: str | None = None,
+    deterministic: bool | str | None = None,
 ) -> tuple[Any, Any, dict[str, Any]]:
     """Seed, build and train one cell's model; returns (model, datamodule, training record).
 
@@ -111,6 +114,11 @@ def train_cell(
     and ``snapshot_dir``, the generator is also kept at those step counts (``callbacks.GeneratorSnapshots``),
     and these files outlive the cell, so its intermediate generators can be scored later. ``extra_callbacks`` join
     the trainer's (diagnostics such as ``benchmarks.projection_probe``; they must not draw from the global RNG).
+
+    ``accelerator`` and ``deterministic`` override where and how strictly this sitting trains (``--train-accelerator
+    gpu`` on a borrowed GPU) without changing the cell's configuration; the record says what was used. A
+    ``work/generator.ckpt`` trained elsewhere for this configuration (``benchmarks.trained_generator``) is loaded
+    instead of training.
     """
     import lightning as L
 
@@ -127,6 +135,8 @@ def train_cell(
         if counter in budget:
             callbacks.append(make_stopper(counter, int(budget[counter])))
             callbacks.append(make_progress(counter, int(budget[counter]), max(1, int(budget[counter]) // 20)))
+    if work is not None and (trained := trained_generator(work, resolved)) is not None:
+        return model, data, trained_elsewhere(model, trained, budget)
     resume_from = None
     if work is not None and checkpoint_every:
         from callbacks.checkpoint import ZooCheckpoint
@@ -140,10 +150,15 @@ def train_cell(
 
         callbacks.append(GeneratorSnapshots(snapshot_dir, snapshots["at"], snapshots.get("counter", "d_steps")))
     callbacks.extend(extra_callbacks or [])
-    if resolved["trainer"].get("accelerator") != "cpu":
+    trainer_args = {"deterministic": True, **resolved["trainer"]}
+    if accelerator is not None:
+        trainer_args["accelerator"] = accelerator
+    if deterministic is not None:
+        trainer_args["deterministic"] = deterministic
+    if trainer_args["accelerator"] != "cpu":
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # deterministic cuBLAS
     trainer = L.Trainer(
-        **{"deterministic": True, **resolved["trainer"]},
+        **trainer_args,
         **limits,
         devices=1,
         logger=False,
@@ -169,9 +184,7 @@ def train_cell(
         trainer.fit(model, data, ckpt_path=str(resume_from) if resume_from is not None else None)
         epochs = int(trainer.current_epoch)
     train_s = time.perf_counter() - start
-    for counter in ("g_steps", "d_steps"):
-        if counter in budget and getattr(model, counter) != int(budget[counter]):
-            raise RuntimeError(f"training stopped at {counter} = {getattr(model, counter)}, budget {budget[counter]}.")
+    check_budget_met(model, budget)
     batch = int(data.batch_size)
     record = {
         "d_steps": int(model.d_steps),
@@ -187,7 +200,30 @@ def train_cell(
         "train_s": round(train_s, 3),  # this sitting's training time (a resumed cell: since the resume)
         "resumed_from_step": resumed_step,  # optimizer steps (both nets) the cell resumed from, if it did
     }
+    if accelerator is not None or deterministic is not None:
+        record["trainer_overrides"] = {
+            "accelerator": trainer_args["accelerator"],
+            "deterministic": trainer_args["deterministic"],
+        }
     return model, data, record
+
+
+def check_budget_met(model: Any, budget: dict[str, Any]) -> None:
+    """Training must end exactly at the step budget."""
+    for counter in ("g_steps", "d_steps"):
+        if counter in budget and getattr(model, counter) != int(budget[counter]):
+            raise RuntimeError(f"training stopped at {counter} = {getattr(model, counter)}, budget {budget[counter]}.")
+
+
+def trained_elsewhere(model: Any, path: Path, budget: dict[str, Any]) -> dict[str, Any]:
+    """Load a generator trained by ``--train-only`` (possibly on another machine) into ``model``; returns the
+    training record written with it, marked with where it trained."""
+    checkpoint = load_checkpoint(path)
+    load_trained_generator(model, checkpoint)
+    check_budget_met(model, budget)
+    record = dict(checkpoint["training_record"])
+    record["trained_on"] = checkpoint["trained_on"]
+    return record
 
 
 def load_checkpoint(ckpt: Path) -> dict[str, Any]:
@@ -257,6 +293,30 @@ def run_cell(
     return result
 
 
+def train_only_cell(
+    cell: dict[str, Any],
+    spec: dict[str, Any],
+    run_protocol: dict[str, Any],
+    accelerator: str | None = None,
+    deterministic: bool | str | None = None,
+) -> Path:
+    """Train one cell (resumable, as ``run_cell`` does) and write its trained generator for evaluation elsewhere
+    (``benchmarks.trained_generator``); no evaluation, no cell JSON. Returns the ``generator.ckpt`` path."""
+    work = work_dir(cell["path"])
+    _, _, record = train_cell(
+        cell["resolved"],
+        work,
+        spec.get("checkpoint_every_n_train_steps") or 10**9,  # without one: only the checkpoint at the end
+        spec.get("generator_snapshots"),
+        snapshots_dir(cell["path"]),
+        accelerator=accelerator,
+        deterministic=deterministic,
+    )
+    if "trained_on" in record:  # already trained (this configuration's generator.ckpt is there)
+        return work / "generator.ckpt"
+    return write_trained_generator(work, record, run_protocol)
+
+
 def run_table(
     spec_path: str | Path,
     cells: list[str] | None = None,
@@ -266,8 +326,17 @@ def run_table(
     render: bool = True,
     log=print,
     samples: bool = True,
+    train_only: bool = False,
+    train_accelerator: str | None = None,
+    deterministic: bool | str | None = None,
 ) -> list[dict[str, Any]]:
-    """Run the missing/stale cells of a spec; returns the planned cells with their final status."""
+    """Run the missing/stale cells of a spec; returns the planned cells with their final status.
+
+    ``train_only`` trains the cells and writes their trained generators (``benchmarks.trained_generator``) for a
+    later run, maybe on another machine, to evaluate; ``train_accelerator`` / ``deterministic`` then say where and
+    how strictly they train (e.g. ``"gpu"``, ``"warn"``), recorded with the generator."""
+    if (train_accelerator is not None or deterministic is not None) and not train_only:
+        raise ValueError("train_accelerator and deterministic apply to train_only runs: add --train-only.")
     from benchmarks.protocol import protocol
 
     spec = load_spec(spec_path)
@@ -284,11 +353,16 @@ def run_table(
     run_protocol = protocol(command=" ".join(["python -m benchmarks.run_table", *map(str, sys.argv[1:])]))
     for i, cell in enumerate(todo, 1):
         log(f"[{i}/{len(todo)}] {cell['cell']} ({cell['status']}) ...")
+        if train_only:
+            path = train_only_cell(cell, spec, run_protocol, train_accelerator, deterministic)
+            cell["status"] = "trained"
+            log(f"[{i}/{len(todo)}] {cell['cell']} trained: {path} (evaluate it with a run without --train-only)")
+            continue
         result = run_cell(cell, spec, run_protocol, samples)
         cell["status"] = "ran"
         shown = ", ".join(f"{k}={v:.4g}" for k, v in result["metrics"].items())
         log(f"[{i}/{len(todo)}] {cell['cell']} done in {result['wall_time_s']['total']:.1f}s: {shown}")
-    if render:
+    if render and not train_only:
         from benchmarks.render import render_table
 
         out = root / f"{spec['name']}.md"
@@ -307,7 +381,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--results", default=None, help="results root (default benchmarks/results)")
     parser.add_argument("--no-render", action="store_true", help="do not re-render the Markdown table")
     parser.add_argument("--no-samples", action="store_true", help="do not save image cells' sample grids")
+    parser.add_argument(
+        "--train-only",
+        action="store_true",
+        help="train and write each cell's .work/<cell>/generator.ckpt, evaluate nothing (benchmarks.trained_generator)",
+    )
+    parser.add_argument("--train-accelerator", default=None, help="with --train-only: train on this (e.g. gpu)")
+    parser.add_argument(
+        "--deterministic", choices=("true", "warn"), default=None, help="with --train-only: Trainer(deterministic=...)"
+    )
     args = parser.parse_args(argv)
+    if (args.train_accelerator or args.deterministic) and not args.train_only:
+        parser.error("--train-accelerator and --deterministic apply to --train-only runs.")
     import torch
 
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
@@ -317,7 +402,16 @@ def main(argv: list[str] | None = None) -> None:
     logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
     patterns = [p for p in args.cells.split(",") if p] if args.cells else None
     run_table(
-        args.spec, patterns, args.dry_run, args.force, args.results, not args.no_render, samples=not args.no_samples
+        args.spec,
+        patterns,
+        args.dry_run,
+        args.force,
+        args.results,
+        not args.no_render,
+        samples=not args.no_samples,
+        train_only=args.train_only,
+        train_accelerator=args.train_accelerator,
+        deterministic={"true": True, "warn": "warn", None: None}[args.deterministic],
     )
 
 

@@ -1,0 +1,166 @@
+"""benchmarks.trained_generator with benchmarks.run_table: a cell trained with ``--train-only`` (as on a borrowed
+GPU), moved as checked parts and evaluated elsewhere writes what a cell trained and evaluated in one run writes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+import yaml
+
+from benchmarks import run_table as run_table_module
+from benchmarks.run_table import run_table
+from benchmarks.trained_generator import (
+    GENERATOR_FILE,
+    export_cells,
+    import_cells,
+    load_trained_generator,
+    trained_generator,
+)
+from tests.benchmarks.test_run_table import quiet, tiny_spec
+
+CELL = "gan_ns-s0"
+
+
+@pytest.fixture
+def spec_path(tmp_path):
+    path = tiny_spec(tmp_path / "tiny.yaml", rows=("gan_ns",))
+    spec = yaml.safe_load(path.read_text())
+    spec["budget"] = {"d_steps": 40}  # no checkpoint_every: --train-only still keeps the checkpoint at the end
+    path.write_text(yaml.safe_dump(spec))
+    return path
+
+
+def test_a_cell_trained_alone_moved_in_parts_and_evaluated_elsewhere_equals_one_run(tmp_path, spec_path):
+    run_table(spec_path, results_root=tmp_path / "whole", log=quiet)
+    reference = json.loads((tmp_path / "whole" / "tiny" / f"{CELL}.json").read_text())
+
+    trainer_side = tmp_path / "gpu"
+    planned = run_table(spec_path, results_root=trainer_side, log=quiet, train_only=True)
+    assert planned[0]["status"] == "trained"
+    assert not (trainer_side / "tiny" / f"{CELL}.json").exists()  # nothing evaluated, no cell file
+    work = trainer_side / "tiny" / ".work" / CELL
+    slim = torch.load(work / GENERATOR_FILE, weights_only=True)
+    assert slim["state_dict"] and all(k.startswith("generator") for k in slim["state_dict"])
+    assert not any(k in slim for k in ("optimizer_states", "loops", "callbacks"))
+    full = torch.load(work / "last.ckpt", weights_only=True)
+    for key, tensor in slim["state_dict"].items():
+        assert torch.equal(tensor, full["state_dict"][key]), key
+    assert slim["adversarial_counters"]["d_steps"] == 40 and slim["training_record"]["d_steps"] == 40
+
+    moved = tmp_path / "out"
+    manifest = export_cells(trainer_side, "tiny", [CELL], moved, part_bytes=2_000)
+    generator_entry = next(e for e in manifest["files"] if e["name"] == GENERATOR_FILE)
+    assert len(generator_entry["parts"]) >= 2 and all(
+        (moved / p["name"]).stat().st_size <= 2_000 for p in generator_entry["parts"]
+    )
+    evaluator_side = tmp_path / "cpu"
+    import_cells(moved, evaluator_side)
+    assert (evaluator_side / "tiny" / ".work" / CELL / GENERATOR_FILE).read_bytes() == (
+        work / GENERATOR_FILE
+    ).read_bytes()
+
+    import lightning as L
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a cell with a trained generator must not train again")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(L.Trainer, "fit", no_training)
+        run_table(spec_path, results_root=evaluator_side, log=quiet)
+    result = json.loads((evaluator_side / "tiny" / f"{CELL}.json").read_text())
+    assert result["metrics"] == reference["metrics"]
+    for counter in ("d_steps", "g_steps", "epochs", "images_seen", "batch_size"):
+        assert result["training"][counter] == reference["training"][counter], counter
+    assert result["training"]["trained_on"]["hardware"]["cpu_count"] >= 1
+    assert result["training"]["train_s"] == slim["training_record"]["train_s"]
+    assert "trained_on" not in reference["training"]
+    assert not (evaluator_side / "tiny" / ".work").exists()  # finished: the work folder has done its job
+
+
+def test_an_altered_or_missing_part_is_refused_and_nothing_is_written(tmp_path, spec_path):
+    run_table(spec_path, results_root=tmp_path / "gpu", log=quiet, train_only=True)
+    moved = tmp_path / "out"
+    manifest = export_cells(tmp_path / "gpu", "tiny", [CELL], moved, part_bytes=2_000)
+    part = moved / manifest["files"][0]["parts"][1]["name"]
+    data = bytearray(part.read_bytes())
+    data[100] ^= 1
+    part.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match=part.name):
+        import_cells(moved, tmp_path / "cpu")
+    part.unlink()
+    with pytest.raises(ValueError, match="missing or altered"):
+        import_cells(moved, tmp_path / "cpu")
+    assert not (tmp_path / "cpu").exists()
+
+
+def test_a_generator_trained_for_another_configuration_is_not_used(tmp_path, spec_path):
+    run_table(spec_path, results_root=tmp_path / "gpu", log=quiet, train_only=True)
+    work = tmp_path / "gpu" / "tiny" / ".work" / CELL
+    resolved = json.loads((work / "resolved.json").read_text())
+    assert trained_generator(work, resolved) == work / GENERATOR_FILE
+    assert trained_generator(work, {**resolved, "budget": {"d_steps": 41}}) is None
+
+
+def test_a_generator_file_that_lacks_generator_weights_is_refused(tmp_path, spec_path):
+    from zoo import get_variant
+
+    run_table(spec_path, results_root=tmp_path / "gpu", log=quiet, train_only=True)
+    work = tmp_path / "gpu" / "tiny" / ".work" / CELL
+    slim = torch.load(work / GENERATOR_FILE, weights_only=True)
+    resolved = json.loads((work / "resolved.json").read_text())
+    dropped = next(iter(slim["state_dict"]))
+    del slim["state_dict"][dropped]
+    model = get_variant(resolved["variant"])(**resolved["model"]["init_args"])
+    with pytest.raises(RuntimeError, match="delete it and train the cell again"):
+        load_trained_generator(model, slim)
+
+
+def test_trainer_overrides_need_train_only(tmp_path, spec_path):
+    with pytest.raises(ValueError, match="--train-only"):
+        run_table(spec_path, results_root=tmp_path, log=quiet, train_accelerator="gpu")
+    with pytest.raises(SystemExit):
+        run_table_module.main([str(spec_path), "--results", str(tmp_path), "--deterministic", "warn"])
+
+
+def test_the_device_script_trains_exports_and_the_import_evaluates_to_the_same_numbers(tmp_path, spec_path):
+    """``benchmarks/gpu_cells.sh train`` (here with ACCELERATOR=cpu: the same flow, no GPU) trains the cells, returns
+    the parts, and a second call on the same machine does not train again."""
+    import os
+    import subprocess
+    import sys
+
+    from benchmarks.table_spec import ROOT
+
+    run_table(spec_path, results_root=tmp_path / "whole", log=quiet)
+    reference = json.loads((tmp_path / "whole" / "tiny" / f"{CELL}.json").read_text())
+    env = {
+        **os.environ,
+        "SPEC": str(spec_path),
+        "TRAIN": CELL,
+        "EXPORT": CELL,
+        "OUT": str(tmp_path / "out"),
+        "RES": str(tmp_path / "device"),
+        "PY": sys.executable,
+        "ACCELERATOR": "cpu",
+        "DETERMINISTIC": "true",
+        "ZOO_GIT_SHA": "0" * 40,
+    }
+    script = str(ROOT / "benchmarks" / "gpu_cells.sh")
+    done = subprocess.run(["bash", script, "train"], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"trained: {CELL}; exported: {CELL}" in done.stdout
+    names = {p.name for p in (tmp_path / "out").iterdir()}
+    assert {"manifest.json", "train.log", f"{CELL}.resolved.json.part00", f"{CELL}.generator.ckpt.part00"} <= names
+    log = tmp_path / "device" / f"{CELL}.log"
+    assert "d_steps 40/40" in log.read_text()  # the first call trained
+    again = subprocess.run(["bash", script, "train"], env=env, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0 and f"trained: {CELL}" in again.stdout
+    assert "d_steps" not in log.read_text()  # the second call found the cell trained and did not train it again
+    import_cells(tmp_path / "out", tmp_path / "cpu")
+    run_table(spec_path, results_root=tmp_path / "cpu", log=quiet)
+    result = json.loads((tmp_path / "cpu" / "tiny" / f"{CELL}.json").read_text())
+    assert result["metrics"] == reference["metrics"]
+    assert result["training"]["trained_on"]["git_sha"].startswith("0" * 40)
+    assert result["training"]["trainer_overrides"] == {"accelerator": "cpu", "deterministic": True}
