@@ -156,7 +156,12 @@ def train_cell(
     if deterministic is not None:
         trainer_args["deterministic"] = deterministic
     if trainer_args["accelerator"] != "cpu":
+        import torch
+
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # deterministic cuBLAS
+        # fp32 means fp32: no TF32 in cuDNN convolutions (on by default) or matmuls (the papers' GPUs had none)
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cuda.matmul.allow_tf32 = False
     trainer = L.Trainer(
         **trainer_args,
         **limits,
@@ -205,6 +210,8 @@ def train_cell(
             "accelerator": trainer_args["accelerator"],
             "deterministic": trainer_args["deterministic"],
         }
+    if trainer_args["accelerator"] != "cpu":
+        record["tf32"] = False
     return model, data, record
 
 
