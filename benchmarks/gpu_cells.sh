@@ -40,12 +40,15 @@ train)
     RES="${RES:-/tmp/gpu_cells_results}"
     PY="${PY:-python3}"
     mkdir -p "$OUT" "$RES"
-    if ls .whl/*.whl >/dev/null 2>&1; then
-        $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
+    WHEELS="${WHEELS:-.whl}" CARRIED_DATA="${CARRIED_DATA:-.fmnist}" # what `prepare` made, carried to the device
+    if ls "$WHEELS"/*.whl >/dev/null 2>&1; then
+        $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site "$WHEELS"/*.whl
         export PYTHONPATH=/tmp/site
     fi
     export PYTHONPATH="${PYTHONPATH:+$PYTHONPATH:}$PWD" PYTHONUNBUFFERED=1
-    if [ -d .fmnist ]; then mkdir -p /usr/share/datasets/fashion-mnist && cp .fmnist/* /usr/share/datasets/fashion-mnist/; fi
+    if [ -d "$CARRIED_DATA" ]; then
+        mkdir -p /usr/share/datasets/fashion-mnist && cp "$CARRIED_DATA"/* /usr/share/datasets/fashion-mnist/
+    fi
     ACCELERATOR="${ACCELERATOR:-gpu}" # cpu: the same flow without a GPU (tests/benchmarks/test_trained_generator.py)
     if [ "$ACCELERATOR" = gpu ]; then
         $PY -c "import torch; assert torch.cuda.is_available(), 'no CUDA device'; print(torch.cuda.get_device_name(0))"
