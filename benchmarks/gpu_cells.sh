@@ -1,23 +1,61 @@
 #!/usr/bin/env bash
-# Train table cells on a borrowed GPU, evaluate them here (issue 16: a Lucic cell trains for 75-100 min on 2 CPU
-# cores and for minutes on a GPU; its Inception evaluation needs weights that do not travel). Three steps:
+# Fill table cells on a borrowed GPU (a Lucic cell trains for 75-100 min on 2 CPU cores, a `quick` cell for 8-40 min;
+# on a GPU, minutes). Run from the repository root; `prepare` here once, then one device call per batch of cells.
 #
-#   bash benchmarks/gpu_cells.sh prepare          # here, once: .whl (wheels the GPU image lacks) and .fmnist (the
-#                                                 # four IDX files), both git-excluded, to carry to the device
-#   # on the device (carry .whl and .fmnist; one call, at most 10 min; parts come back under $OUT):
-#   SPEC=benchmarks/tables/fashion_lucic.yaml TRAIN="gan_ns-s2 wgan_gp-s1" EXPORT="gan_ns-s2 wgan_gp-s1" \
-#       ZOO_GIT_SHA=<sha here> bash benchmarks/gpu_cells.sh train
-#   # here: check and reassemble the parts, then evaluate (no training: the cells find their generator.ckpt)
-#   python -m benchmarks.trained_generator import <fetched folder>
-#   PYTHONPATH=. OMP_NUM_THREADS=2 python -m benchmarks.run_table benchmarks/tables/fashion_lucic.yaml --cells ...
+#   bash benchmarks/gpu_cells.sh prepare    # here: .whl (the wheels the GPU image lacks) and .fmnist (the four IDX
+#                                           # files), both git-excluded; carry both to the device
 #
-# `train` trains every cell of TRAIN at once (one process each; a cell already trained under $RES, on a machine
-# still warm from an earlier call, is not trained again), for at most TRAIN_TIMEOUT seconds (a cut cell resumes
-# from its checkpoint in the next call on a warm machine), then exports the trained cells of EXPORT with
-# `benchmarks.trained_generator export` (parts < 16 MB; a call returns at most 8 files, 64 MiB: two InfoGAN-net
-# generators of 27 MB each, their resolved.json, the manifest and the training log).
+# `run` (tables whose extractor ships in the repo, e.g. fashion_quick, fashion_conditional, fashion_tricks):
+# train and evaluate there, bring back one tar of cell JSONs and sample grids.
+#   device: SPEC=benchmarks/tables/fashion_quick.yaml CELLS="began-s0 ebgan-s0" ZOO_GIT_SHA=<sha> \
+#               bash benchmarks/gpu_cells.sh run
+#   here:   tar -xf <fetched>/<table>.tar -C benchmarks/results && python -m benchmarks.render benchmarks/results/<table>
+#
+# `train` (tables scored with Inception, whose 95 MB weights do not travel, e.g. fashion_lucic): train there,
+# bring back each cell's generator.ckpt as checked parts (< 16 MB each; a call returns at most 8 files and 64 MiB:
+# two InfoGAN-net generators of 27 MB, their resolved.json, the manifest and the log), evaluate here.
+#   device: SPEC=benchmarks/tables/fashion_lucic.yaml CELLS="gan_ns-s2 wgan_gp-s1" EXPORT="gan_ns-s2 wgan_gp-s1" \
+#               ZOO_GIT_SHA=<sha> bash benchmarks/gpu_cells.sh train
+#   here:   python -m benchmarks.trained_generator import <fetched folder>
+#           PYTHONPATH=. OMP_NUM_THREADS=2 python -m benchmarks.run_table benchmarks/tables/fashion_lucic.yaml --cells ...
+#
+# Every cell of CELLS starts at once (one process each, PARALLEL at a time) and gets TRAIN_TIMEOUT seconds; a cell
+# already finished under $RES on a machine still warm from an earlier call is not run again, and a cut one resumes
+# from its checkpoint when its spec checkpoints. Training is fp32 (TF32 off), Trainer(deterministic=$DETERMINISTIC).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+launch() { # launch <extra run_table flags...>: every cell of $CELLS, PARALLEL at a time, logs in $RES/<cell>.log
+    printf '%s\n' $CELLS | xargs -P "${PARALLEL:-8}" -I{} sh -c 'timeout "$0" env OMP_NUM_THREADS=2 "$1" -m \
+        benchmarks.run_table "$2" --cells "{}" --train-accelerator "$3" --deterministic "$4" --results "$5" \
+        --no-render '"$*"' > "$5/{}.log" 2>&1 || echo "{} failed (exit $?)"' \
+        "${TRAIN_TIMEOUT:-480}" "$PY" "$SPEC" "$ACCELERATOR" "${DETERMINISTIC:-warn}" "$RES"
+}
+
+setup_device() {
+    : "${SPEC:?SPEC=benchmarks/tables/<table>.yaml}" "${CELLS:?CELLS=\"<cell> ...\"}"
+    OUT="${OUT:-/tmp/gpu_cells_out}" RES="${RES:-/tmp/gpu_cells_results}" PY="${PY:-python3}"
+    ACCELERATOR="${ACCELERATOR:-gpu}" # cpu: the same flow without a GPU (tests/benchmarks/test_trained_generator.py)
+    mkdir -p "$OUT" "$RES"
+    WHEELS="${WHEELS:-.whl}" CARRIED_DATA="${CARRIED_DATA:-.fmnist}" # what `prepare` made, carried to the device
+    if ls "$WHEELS"/*.whl >/dev/null 2>&1; then
+        $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site "$WHEELS"/*.whl
+        export PYTHONPATH=/tmp/site
+    fi
+    export PYTHONPATH="${PYTHONPATH:+$PYTHONPATH:}$PWD" PYTHONUNBUFFERED=1
+    if [ -d "$CARRIED_DATA" ]; then
+        mkdir -p /usr/share/datasets/fashion-mnist && cp "$CARRIED_DATA"/* /usr/share/datasets/fashion-mnist/
+    fi
+    if [ "$ACCELERATOR" = gpu ]; then
+        $PY -c "import torch; assert torch.cuda.is_available(), 'no CUDA device'; print(torch.cuda.get_device_name(0))"
+    fi
+    TABLE=$($PY -c "import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))['name'])" "$SPEC")
+}
+
+collect_logs() { # the end of every cell's log, in one file under $OUT
+    for cell in $CELLS; do tail -n 25 "$RES/$cell.log" | sed "s/^/[$cell] /" >>"$OUT/cells.log"; done
+}
+
 case "${1:-}" in
 prepare)
     PY="${PY:-.venv/bin/python}"
@@ -34,56 +72,38 @@ prepare)
     cp "${FASHION_DIR:-/usr/share/datasets/fashion-mnist}"/*-ubyte.gz .fmnist/
     du -sh .whl .fmnist
     ;;
+run)
+    setup_device
+    launch
+    collect_logs
+    done_cells=()
+    for cell in $CELLS; do
+        for file in "$TABLE/$cell.json" "$TABLE/$cell.png"; do
+            if [ -f "$RES/$file" ]; then done_cells+=("$file"); fi
+        done
+    done
+    if [ ${#done_cells[@]} -gt 0 ]; then tar -C "$RES" -cf "$OUT/$TABLE.tar" "${done_cells[@]}"; fi
+    echo "finished: ${done_cells[*]:-none}" | tee -a "$OUT/cells.log"
+    ;;
 train)
-    : "${SPEC:?SPEC=benchmarks/tables/<table>.yaml}" "${TRAIN:?TRAIN=\"cell ...\"}"
-    OUT="${OUT:-/tmp/gpu_cells_out}"
-    RES="${RES:-/tmp/gpu_cells_results}"
-    PY="${PY:-python3}"
-    mkdir -p "$OUT" "$RES"
-    WHEELS="${WHEELS:-.whl}" CARRIED_DATA="${CARRIED_DATA:-.fmnist}" # what `prepare` made, carried to the device
-    if ls "$WHEELS"/*.whl >/dev/null 2>&1; then
-        $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site "$WHEELS"/*.whl
-        export PYTHONPATH=/tmp/site
-    fi
-    export PYTHONPATH="${PYTHONPATH:+$PYTHONPATH:}$PWD" PYTHONUNBUFFERED=1
-    if [ -d "$CARRIED_DATA" ]; then
-        mkdir -p /usr/share/datasets/fashion-mnist && cp "$CARRIED_DATA"/* /usr/share/datasets/fashion-mnist/
-    fi
-    ACCELERATOR="${ACCELERATOR:-gpu}" # cpu: the same flow without a GPU (tests/benchmarks/test_trained_generator.py)
-    if [ "$ACCELERATOR" = gpu ]; then
-        $PY -c "import torch; assert torch.cuda.is_available(), 'no CUDA device'; print(torch.cuda.get_device_name(0))"
-    fi
-    pids=()
-    for cell in $TRAIN; do
-        timeout "${TRAIN_TIMEOUT:-480}" env OMP_NUM_THREADS=2 $PY -m benchmarks.run_table "$SPEC" --cells "$cell" \
-            --train-only --train-accelerator "$ACCELERATOR" --deterministic "${DETERMINISTIC:-warn}" --results "$RES" \
-            >"$RES/$cell.log" 2>&1 &
-        pids+=($!)
+    setup_device
+    launch --train-only
+    collect_logs
+    trained=() exported=()
+    for cell in $CELLS; do
+        if [ -f "$RES/$TABLE/.work/$cell/generator.ckpt" ]; then trained+=("$cell"); fi
     done
-    status=0
-    for pid in "${pids[@]}"; do wait "$pid" || status=1; done
-    table=$($PY -c "import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))['name'])" "$SPEC")
-    trained=()
-    for cell in $TRAIN; do
-        tail -n 25 "$RES/$cell.log" | sed "s/^/[$cell] /" >>"$OUT/train.log"
-        if [ -f "$RES/$table/.work/$cell/generator.ckpt" ]; then trained+=("$cell"); fi
-    done
-    export_cells=()
     for cell in ${EXPORT:-}; do
-        if printf '%s\n' "${trained[@]}" | grep -qxF "$cell"; then export_cells+=("$cell"); fi
+        if [[ " ${trained[*]:-} " == *" $cell "* ]]; then exported+=("$cell"); fi
     done
-    if [ ${#export_cells[@]} -gt 0 ]; then
-        $PY -m benchmarks.trained_generator export --results "$RES" --table "$table" \
-            --cells "$(
-                IFS=,
-                echo "${export_cells[*]}"
-            )" --out "$OUT" | tee -a "$OUT/train.log"
+    if [ ${#exported[@]} -gt 0 ]; then
+        $PY -m benchmarks.trained_generator export --results "$RES" --table "$TABLE" \
+            --cells "$(printf '%s,' "${exported[@]}")" --out "$OUT" | tee -a "$OUT/cells.log"
     fi
-    echo "trained: ${trained[*]:-none}; exported: ${export_cells[*]:-none}" | tee -a "$OUT/train.log"
-    exit $status
+    echo "trained: ${trained[*]:-none}; exported: ${exported[*]:-none}" | tee -a "$OUT/cells.log"
     ;;
 *)
-    echo "usage: bash benchmarks/gpu_cells.sh prepare | train (see the comments at the top)" >&2
+    echo "usage: bash benchmarks/gpu_cells.sh prepare | run | train (the comments at the top say how)" >&2
     exit 2
     ;;
 esac

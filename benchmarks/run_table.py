@@ -247,9 +247,15 @@ def budget_reached(checkpoint: dict[str, Any], budget: dict[str, Any]) -> bool:
 
 
 def run_cell(
-    cell: dict[str, Any], spec: dict[str, Any], run_protocol: dict[str, Any], samples: bool = True
+    cell: dict[str, Any],
+    spec: dict[str, Any],
+    run_protocol: dict[str, Any],
+    samples: bool = True,
+    accelerator: str | None = None,
+    deterministic: bool | str | None = None,
 ) -> dict[str, Any]:
-    """Train, evaluate and write one cell (and, for image cells, its sample grid); returns its JSON."""
+    """Train, evaluate and write one cell (and, for image cells, its sample grid); returns its JSON. With
+    ``accelerator`` (where to train, overriding the spec's) the cell is evaluated there too."""
     start = time.perf_counter()
     work = work_dir(cell["path"])
     model, data, record = train_cell(
@@ -258,9 +264,11 @@ def run_cell(
         spec.get("checkpoint_every_n_train_steps"),
         spec.get("generator_snapshots"),
         snapshots_dir(cell["path"]),
+        accelerator=accelerator,
+        deterministic=deterministic,
     )
     t_eval = time.perf_counter()
-    accelerator = str(cell["resolved"]["trainer"].get("accelerator", "cpu"))
+    accelerator = str(accelerator or cell["resolved"]["trainer"].get("accelerator", "cpu"))
     evaluation_spec = cell["resolved"]["evaluation"]
     metrics, evaluation = evaluate_cell(model, data, evaluation_spec, accelerator)
     eval_s = time.perf_counter() - t_eval
@@ -340,10 +348,9 @@ def run_table(
     """Run the missing/stale cells of a spec; returns the planned cells with their final status.
 
     ``train_only`` trains the cells and writes their trained generators (``benchmarks.trained_generator``) for a
-    later run, maybe on another machine, to evaluate; ``train_accelerator`` / ``deterministic`` then say where and
-    how strictly they train (e.g. ``"gpu"``, ``"warn"``), recorded with the generator."""
-    if (train_accelerator is not None or deterministic is not None) and not train_only:
-        raise ValueError("train_accelerator and deterministic apply to train_only runs: add --train-only.")
+    later run, maybe on another machine, to evaluate. ``train_accelerator`` / ``deterministic`` say where and how
+    strictly this run trains (e.g. ``"gpu"``, ``"warn"``) without changing the cells' configuration; the cell's
+    training record says what was used."""
     from benchmarks.protocol import protocol
 
     spec = load_spec(spec_path)
@@ -365,7 +372,7 @@ def run_table(
             cell["status"] = "trained"
             log(f"[{i}/{len(todo)}] {cell['cell']} trained: {path} (evaluate it with a run without --train-only)")
             continue
-        result = run_cell(cell, spec, run_protocol, samples)
+        result = run_cell(cell, spec, run_protocol, samples, train_accelerator, deterministic)
         cell["status"] = "ran"
         shown = ", ".join(f"{k}={v:.4g}" for k, v in result["metrics"].items())
         log(f"[{i}/{len(todo)}] {cell['cell']} done in {result['wall_time_s']['total']:.1f}s: {shown}")
@@ -393,13 +400,11 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="train and write each cell's .work/<cell>/generator.ckpt, evaluate nothing (benchmarks.trained_generator)",
     )
-    parser.add_argument("--train-accelerator", default=None, help="with --train-only: train on this (e.g. gpu)")
     parser.add_argument(
-        "--deterministic", choices=("true", "warn"), default=None, help="with --train-only: Trainer(deterministic=...)"
+        "--train-accelerator", default=None, help="train (and evaluate) on this, e.g. gpu; the cells stay the same"
     )
+    parser.add_argument("--deterministic", choices=("true", "warn"), default=None, help="Trainer(deterministic=...)")
     args = parser.parse_args(argv)
-    if (args.train_accelerator or args.deterministic) and not args.train_only:
-        parser.error("--train-accelerator and --deterministic apply to --train-only runs.")
     import torch
 
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))

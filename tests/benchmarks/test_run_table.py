@@ -127,8 +127,8 @@ def test_an_image_cell_records_the_extractor_hash_and_sample_counts(tmp_path, mo
     trained = []
     original_train_cell = run_table_module.train_cell
 
-    def train_cell(resolved, *args):
-        model, data, record = original_train_cell(resolved, *args)
+    def train_cell(resolved, *args, **kwargs):
+        model, data, record = original_train_cell(resolved, *args, **kwargs)
         trained.append(model)
         return model, data, record
 

@@ -9,7 +9,6 @@ import pytest
 import torch
 import yaml
 
-from benchmarks import run_table as run_table_module
 from benchmarks.run_table import run_table
 from benchmarks.trained_generator import (
     GENERATOR_FILE,
@@ -117,29 +116,25 @@ def test_a_generator_file_that_lacks_generator_weights_is_refused(tmp_path, spec
         load_trained_generator(model, slim)
 
 
-def test_trainer_overrides_need_train_only(tmp_path, spec_path):
-    with pytest.raises(ValueError, match="--train-only"):
-        run_table(spec_path, results_root=tmp_path, log=quiet, train_accelerator="gpu")
-    with pytest.raises(SystemExit):
-        run_table_module.main([str(spec_path), "--results", str(tmp_path), "--deterministic", "warn"])
+def test_a_full_run_records_where_and_how_it_trained(tmp_path, spec_path):
+    run_table(spec_path, results_root=tmp_path, log=quiet, train_accelerator="cpu", deterministic=True)
+    result = json.loads((tmp_path / "tiny" / f"{CELL}.json").read_text())
+    assert result["training"]["trainer_overrides"] == {"accelerator": "cpu", "deterministic": True}
+    assert result["resolved"]["trainer"] == {"accelerator": "cpu"}  # the cell's configuration is unchanged
 
 
-def test_the_device_script_trains_exports_and_the_import_evaluates_to_the_same_numbers(tmp_path, spec_path):
-    """``benchmarks/gpu_cells.sh train`` (here with ACCELERATOR=cpu: the same flow, no GPU) trains the cells, returns
-    the parts, and a second call on the same machine does not train again."""
+def device_script(mode: str, tmp_path, spec_path, **env_extra):
+    """Run ``benchmarks/gpu_cells.sh <mode>`` with ACCELERATOR=cpu (the device's flow, without a GPU)."""
     import os
     import subprocess
     import sys
 
     from benchmarks.table_spec import ROOT
 
-    run_table(spec_path, results_root=tmp_path / "whole", log=quiet)
-    reference = json.loads((tmp_path / "whole" / "tiny" / f"{CELL}.json").read_text())
     env = {
         **os.environ,
         "SPEC": str(spec_path),
-        "TRAIN": CELL,
-        "EXPORT": CELL,
+        "CELLS": CELL,
         "OUT": str(tmp_path / "out"),
         "RES": str(tmp_path / "device"),
         "PY": sys.executable,
@@ -148,17 +143,26 @@ def test_the_device_script_trains_exports_and_the_import_evaluates_to_the_same_n
         "ZOO_GIT_SHA": "0" * 40,
         "WHEELS": str(tmp_path / "no_wheels"),  # the device's extras are not for this Python
         "CARRIED_DATA": str(tmp_path / "no_data"),
+        **env_extra,
     }
     script = str(ROOT / "benchmarks" / "gpu_cells.sh")
-    done = subprocess.run(["bash", script, "train"], env=env, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(["bash", script, mode], env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert f"trained: {CELL}; exported: {CELL}" in done.stdout
+    return done.stdout
+
+
+def test_the_device_script_trains_exports_and_the_import_evaluates_to_the_same_numbers(tmp_path, spec_path):
+    """``gpu_cells.sh train`` trains the cells and returns the parts; a second call on the same (warm) machine does
+    not train again; here the imported cell evaluates to the numbers of a cell run in one go."""
+    run_table(spec_path, results_root=tmp_path / "whole", log=quiet)
+    reference = json.loads((tmp_path / "whole" / "tiny" / f"{CELL}.json").read_text())
+    stdout = device_script("train", tmp_path, spec_path, EXPORT=CELL)
+    assert f"trained: {CELL}; exported: {CELL}" in stdout
     names = {p.name for p in (tmp_path / "out").iterdir()}
-    assert {"manifest.json", "train.log", f"{CELL}.resolved.json.part00", f"{CELL}.generator.ckpt.part00"} <= names
+    assert {"manifest.json", "cells.log", f"{CELL}.resolved.json.part00", f"{CELL}.generator.ckpt.part00"} <= names
     log = tmp_path / "device" / f"{CELL}.log"
     assert "d_steps 40/40" in log.read_text()  # the first call trained
-    again = subprocess.run(["bash", script, "train"], env=env, capture_output=True, text=True, timeout=300)
-    assert again.returncode == 0 and f"trained: {CELL}" in again.stdout
+    assert f"trained: {CELL}" in device_script("train", tmp_path, spec_path, EXPORT=CELL)
     assert "d_steps" not in log.read_text()  # the second call found the cell trained and did not train it again
     import_cells(tmp_path / "out", tmp_path / "cpu")
     run_table(spec_path, results_root=tmp_path / "cpu", log=quiet)
@@ -166,3 +170,17 @@ def test_the_device_script_trains_exports_and_the_import_evaluates_to_the_same_n
     assert result["metrics"] == reference["metrics"]
     assert result["training"]["trained_on"]["git_sha"].startswith("0" * 40)
     assert result["training"]["trainer_overrides"] == {"accelerator": "cpu", "deterministic": True}
+
+
+def test_the_device_script_runs_whole_cells_and_returns_them_in_one_tar(tmp_path, spec_path):
+    import tarfile
+
+    run_table(spec_path, results_root=tmp_path / "whole", log=quiet)
+    reference = json.loads((tmp_path / "whole" / "tiny" / f"{CELL}.json").read_text())
+    assert f"finished: tiny/{CELL}.json" in device_script("run", tmp_path, spec_path)
+    with tarfile.open(tmp_path / "out" / "tiny.tar") as tar:
+        assert tar.getnames() == [f"tiny/{CELL}.json"]  # a toy cell has no sample grid
+        tar.extractall(tmp_path / "here", filter="data")
+    result = json.loads((tmp_path / "here" / "tiny" / f"{CELL}.json").read_text())
+    assert result["metrics"] == reference["metrics"]
+    assert result["protocol"]["git_sha"].startswith("0" * 40)
