@@ -71,6 +71,11 @@ def show(value: Any) -> str:
     return str(value)
 
 
+def trained_machine(hardware: dict[str, Any]) -> str:
+    """The GPU a cell trained on, else its CPU model and SIMD level."""
+    return hardware.get("gpu") or f"{hardware.get('cpu_model', '?')} ({hardware.get('cpu_capability', '?')})"
+
+
 def merged_versions(per_cell: list[dict[str, str]]) -> str:
     """One ``name=version`` per library over all cells; several versions, or cells that lack one, are said."""
     names = distinct([name for versions in per_cell for name in versions])
@@ -153,7 +158,13 @@ def protocol_lines(cells: list[dict[str, Any]], rows, meta: dict[str, Any]) -> l
     lines.append(f"- Versions: {merged_versions([c['protocol']['versions'] for c in cells])}.")
     hardware = distinct([c["protocol"]["hardware"] for c in cells])
     lines.append(f"- Hardware: {'; '.join(show(h) for h in hardware)}.")
-    total = sum(c["wall_time_s"]["total"] for c in cells)
+    elsewhere = [c for c in cells if "trained_on" in (c.get("training") or {})]
+    if elsewhere:  # run_table --train-only on one machine, evaluated on another (benchmarks.trained_generator)
+        machines = Counter(trained_machine(c["training"]["trained_on"]["hardware"]) for c in elsewhere)
+        where = ", ".join(f"{n} cell{'s' * (n > 1)} on {machine}" for machine, n in machines.items())
+        lines.append(f"- Trained on another machine than the one that evaluated them (`--train-only`): {where}.")
+    # a cell trained elsewhere spent its training time there: its own total covers the evaluation only
+    total = sum(c["wall_time_s"]["total"] for c in cells) + sum(c["training"]["train_s"] for c in elsewhere)
     lines.append(f"- Compute: {total:.0f} s wall time over {len(cells)} cells ({total / 60:.1f} min).")
     return lines
 

@@ -95,6 +95,21 @@ def test_a_table_filled_over_sessions_names_each_sha_and_merges_versions():
     assert "- Versions: torch=2.0 / 2.1, lightning=2.6.6, torch_fidelity=0.4.0 (not recorded in 3 of 4 cells)." in text
 
 
+def test_cells_trained_on_another_machine_say_where_and_count_their_training_time():
+    cells = fixture_cells()
+    before = render_markdown(cells)
+    assert "Trained on another machine" not in before
+    total = sum(c["wall_time_s"]["total"] for c in cells)
+    for cell in cells[:2]:
+        cell["training"] = {"train_s": 50.0, "trained_on": {"hardware": {"gpu": "NVIDIA H200", "cpu_model": "Xeon"}}}
+    text = render_markdown(cells)
+    assert (
+        "- Trained on another machine than the one that evaluated them (`--train-only`): 2 cells on NVIDIA H200."
+        in (text)
+    )
+    assert f"- Compute: {total + 100:.0f} s wall time over 4 cells" in text
+
+
 def test_a_published_number_is_printed_beside_its_row_and_dashes_where_none():
     cells = fixture_cells()
     rows = list(dict.fromkeys(c["row"] for c in cells))
