@@ -5,35 +5,29 @@
 #   bash benchmarks/gpu_cells.sh prepare    # here: .whl (the wheels the GPU image lacks) and .fmnist (the four IDX
 #                                           # files), both git-excluded; carry both to the device
 #
-# `run` (tables whose extractor ships in the repo, e.g. fashion_quick, fashion_conditional, fashion_tricks):
-# train and evaluate there, bring back one tar of cell JSONs and sample grids.
-#   device: SPEC=benchmarks/tables/fashion_quick.yaml CELLS="began-s0 ebgan-s0" ZOO_GIT_SHA=<sha> \
+# `run` (tables whose extractor ships in the repo: fashion_quick, fashion_conditional, fashion_tricks, ...): train and
+# evaluate there; one tar per table of cell JSONs and sample grids comes back.
+#   device: SPEC="benchmarks/tables/fashion_quick.yaml benchmarks/tables/fashion_tricks.yaml" ZOO_GIT_SHA=<sha> \
 #               bash benchmarks/gpu_cells.sh run
 #   here:   tar -xf <fetched>/<table>.tar -C benchmarks/results && python -m benchmarks.render benchmarks/results/<table>
 #
-# `train` (tables scored with Inception, whose 95 MB weights do not travel, e.g. fashion_lucic): train there,
-# bring back each cell's generator.ckpt as checked parts (< 16 MB each; a call returns at most 8 files and 64 MiB:
-# two InfoGAN-net generators of 27 MB, their resolved.json, the manifest and the log), evaluate here.
+# `train` (one table scored with Inception, whose 95 MB weights do not travel: fashion_lucic): train there, bring back
+# each EXPORT cell's generator.ckpt as checked parts (< 16 MB each; a call returns at most 8 files and 64 MiB: two
+# InfoGAN-net generators of 27 MB, their resolved.json, the manifest and the log), evaluate here.
 #   device: SPEC=benchmarks/tables/fashion_lucic.yaml CELLS="gan_ns-s2 wgan_gp-s1" EXPORT="gan_ns-s2 wgan_gp-s1" \
 #               ZOO_GIT_SHA=<sha> bash benchmarks/gpu_cells.sh train
 #   here:   python -m benchmarks.trained_generator import <fetched folder>
 #           PYTHONPATH=. OMP_NUM_THREADS=2 python -m benchmarks.run_table benchmarks/tables/fashion_lucic.yaml --cells ...
 #
-# Every cell of CELLS starts at once (one process each, PARALLEL at a time) and gets TRAIN_TIMEOUT seconds; a cell
-# already finished under $RES on a machine still warm from an earlier call is not run again, and a cut one resumes
-# from its checkpoint when its spec checkpoints. Training is fp32 (TF32 off), Trainer(deterministic=$DETERMINISTIC).
+# CELLS (default: every cell missing or stale in the tree's committed results) of every SPEC start together, one
+# process each, PARALLEL (8) at a time, TRAIN_TIMEOUT (480) seconds each; a cell already finished under $RES on a
+# machine still warm from an earlier call is not run again, and a cut one resumes from its checkpoint when its spec
+# checkpoints. Training is fp32 (TF32 off), Trainer(deterministic=$DETERMINISTIC, default warn).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-launch() { # launch <extra run_table flags...>: every cell of $CELLS, PARALLEL at a time, logs in $RES/<cell>.log
-    printf '%s\n' $CELLS | xargs -P "${PARALLEL:-8}" -I{} sh -c 'timeout "$0" env OMP_NUM_THREADS=2 "$1" -m \
-        benchmarks.run_table "$2" --cells "{}" --train-accelerator "$3" --deterministic "$4" --results "$5" \
-        --no-render '"$*"' > "$5/{}.log" 2>&1 || echo "{} failed (exit $?)"' \
-        "${TRAIN_TIMEOUT:-480}" "$PY" "$SPEC" "$ACCELERATOR" "${DETERMINISTIC:-warn}" "$RES"
-}
-
 setup_device() {
-    : "${SPEC:?SPEC=benchmarks/tables/<table>.yaml}" "${CELLS:?CELLS=\"<cell> ...\"}"
+    : "${SPEC:?SPEC=\"benchmarks/tables/<table>.yaml ...\"}"
     OUT="${OUT:-/tmp/gpu_cells_out}" RES="${RES:-/tmp/gpu_cells_results}" PY="${PY:-python3}"
     ACCELERATOR="${ACCELERATOR:-gpu}" # cpu: the same flow without a GPU (tests/benchmarks/test_trained_generator.py)
     mkdir -p "$OUT" "$RES"
@@ -49,11 +43,24 @@ setup_device() {
     if [ "$ACCELERATOR" = gpu ]; then
         $PY -c "import torch; assert torch.cuda.is_available(), 'no CUDA device'; print(torch.cuda.get_device_name(0))"
     fi
-    TABLE=$($PY -c "import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))['name'])" "$SPEC")
+    : >"$RES/jobs.txt"
+    for spec in $SPEC; do
+        cells="${CELLS:-$($PY -m benchmarks.run_table "$spec" --dry-run | awk '$2 == "missing" || $2 == "stale" {print $1}')}"
+        for cell in $cells; do echo "$spec $cell" >>"$RES/jobs.txt"; done
+    done
+    echo "$(wc -l <"$RES/jobs.txt") cells to run" | tee -a "$OUT/cells.log"
 }
 
-collect_logs() { # the end of every cell's log, in one file under $OUT
-    for cell in $CELLS; do tail -n 25 "$RES/$cell.log" | sed "s/^/[$cell] /" >>"$OUT/cells.log"; done
+table_of() { $PY -c "import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))['name'])" "$1"; }
+
+launch() { # launch [--train-only]: every job of jobs.txt, PARALLEL at a time, each logged in $RES/<spec>.<cell>.log
+    # sh -c's arguments: $0 timeout, $1 python, $2 accelerator, $3 deterministic, $4 results, $5 extra flag; xargs
+    # appends a job's line: $6 spec, $7 cell
+    xargs -P "${PARALLEL:-8}" -L 1 sh -c 'log="$4/$(basename "$6" .yaml).$7.log"; timeout "$0" env OMP_NUM_THREADS=2 \
+        "$1" -m benchmarks.run_table "$6" --cells "$7" --train-accelerator "$2" --deterministic "$3" --results "$4" \
+        --no-render $5 >"$log" 2>&1 || echo "$7 failed (exit $?)"; tail -n 20 "$log" | sed "s/^/[$7] /"' \
+        "${TRAIN_TIMEOUT:-480}" "$PY" "$ACCELERATOR" "${DETERMINISTIC:-warn}" "$RES" "${1:-}" <"$RES/jobs.txt" |
+        tee -a "$OUT/cells.log"
 }
 
 case "${1:-}" in
@@ -75,29 +82,31 @@ prepare)
 run)
     setup_device
     launch
-    collect_logs
-    done_cells=()
-    for cell in $CELLS; do
-        for file in "$TABLE/$cell.json" "$TABLE/$cell.png"; do
-            if [ -f "$RES/$file" ]; then done_cells+=("$file"); fi
+    for spec in $SPEC; do
+        table=$(table_of "$spec") files=()
+        for cell in $(awk -v s="$spec" '$1 == s {print $2}' "$RES/jobs.txt"); do
+            for file in "$table/$cell.json" "$table/$cell.png"; do
+                if [ -f "$RES/$file" ]; then files+=("$file"); fi
+            done
         done
+        if [ ${#files[@]} -gt 0 ]; then tar -C "$RES" -cf "$OUT/$table.tar" "${files[@]}"; fi
+        echo "finished: ${files[*]:-none}" | tee -a "$OUT/cells.log"
     done
-    if [ ${#done_cells[@]} -gt 0 ]; then tar -C "$RES" -cf "$OUT/$TABLE.tar" "${done_cells[@]}"; fi
-    echo "finished: ${done_cells[*]:-none}" | tee -a "$OUT/cells.log"
     ;;
 train)
+    set -- $SPEC
+    if [ $# -ne 1 ]; then echo "train takes one SPEC (its generators go to one table's .work)" >&2 && exit 2; fi
     setup_device
     launch --train-only
-    collect_logs
-    trained=() exported=()
-    for cell in $CELLS; do
-        if [ -f "$RES/$TABLE/.work/$cell/generator.ckpt" ]; then trained+=("$cell"); fi
+    table=$(table_of "$SPEC") trained=() exported=()
+    for cell in $(awk '{print $2}' "$RES/jobs.txt"); do
+        if [ -f "$RES/$table/.work/$cell/generator.ckpt" ]; then trained+=("$cell"); fi
     done
     for cell in ${EXPORT:-}; do
         if [[ " ${trained[*]:-} " == *" $cell "* ]]; then exported+=("$cell"); fi
     done
     if [ ${#exported[@]} -gt 0 ]; then
-        $PY -m benchmarks.trained_generator export --results "$RES" --table "$TABLE" \
+        $PY -m benchmarks.trained_generator export --results "$RES" --table "$table" \
             --cells "$(printf '%s,' "${exported[@]}")" --out "$OUT" | tee -a "$OUT/cells.log"
     fi
     echo "trained: ${trained[*]:-none}; exported: ${exported[*]:-none}" | tee -a "$OUT/cells.log"

@@ -168,7 +168,7 @@ def test_the_device_script_trains_exports_and_the_import_evaluates_to_the_same_n
     assert f"trained: {CELL}; exported: {CELL}" in stdout
     names = {p.name for p in (tmp_path / "out").iterdir()}
     assert {"manifest.json", "cells.log", f"{CELL}.resolved.json.part00", f"{CELL}.generator.ckpt.part00"} <= names
-    assert "d_steps 40/40" in (tmp_path / "device" / f"{CELL}.log").read_text()
+    assert "d_steps 40/40" in (tmp_path / "device" / f"tiny.{CELL}.log").read_text()
     import_cells(tmp_path / "out", tmp_path / "cpu")
     run_table(spec_path, results_root=tmp_path / "cpu", log=quiet)
     result = json.loads((tmp_path / "cpu" / "tiny" / f"{CELL}.json").read_text())
@@ -182,7 +182,8 @@ def test_the_device_script_runs_whole_cells_and_returns_them_in_one_tar(tmp_path
 
     run_table(spec_path, results_root=tmp_path / "whole", log=quiet)
     reference = json.loads((tmp_path / "whole" / "tiny" / f"{CELL}.json").read_text())
-    assert f"finished: tiny/{CELL}.json" in device_script("run", tmp_path, spec_path)
+    stdout = device_script("run", tmp_path, spec_path, CELLS="")  # no CELLS: the cells missing from the results
+    assert "1 cells to run" in stdout and f"finished: tiny/{CELL}.json" in stdout
     with tarfile.open(tmp_path / "out" / "tiny.tar") as tar:
         assert tar.getnames() == [f"tiny/{CELL}.json"]  # a toy cell has no sample grid
         tar.extractall(tmp_path / "here", filter="data")
