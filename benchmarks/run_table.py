@@ -136,7 +136,15 @@ def train_cell(
             callbacks.append(make_stopper(counter, int(budget[counter])))
             callbacks.append(make_progress(counter, int(budget[counter]), max(1, int(budget[counter]) // 20)))
     if work is not None and (trained := trained_generator(work, resolved)) is not None:
-        return model, data, trained_elsewhere(model, trained, budget)
+        record = trained_elsewhere(model, trained, budget)
+        if snapshots and snapshot_dir is not None:  # the final generator is here: keep it as its snapshot too
+            from callbacks.generator_snapshots import GeneratorSnapshots
+
+            keeper = GeneratorSnapshots(snapshot_dir, snapshots["at"], snapshots.get("counter", "d_steps"))
+            if getattr(model, keeper.counter) in keeper.at:
+                snapshot_dir.mkdir(parents=True, exist_ok=True)
+                keeper.save(model, getattr(model, keeper.counter))
+        return model, data, record
     resume_from = None
     if work is not None and checkpoint_every:
         from callbacks.checkpoint import ZooCheckpoint

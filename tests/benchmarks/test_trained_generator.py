@@ -27,6 +27,7 @@ def spec_path(tmp_path):
     path = tiny_spec(tmp_path / "tiny.yaml", rows=("gan_ns",))
     spec = yaml.safe_load(path.read_text())
     spec["budget"] = {"d_steps": 40}  # no checkpoint_every: --train-only still keeps the checkpoint at the end
+    spec["generator_snapshots"] = {"counter": "d_steps", "at": [20, 40]}
     path.write_text(yaml.safe_dump(spec))
     return path
 
@@ -76,6 +77,16 @@ def test_a_cell_trained_alone_moved_in_parts_and_evaluated_elsewhere_equals_one_
     assert result["training"]["train_s"] == slim["training_record"]["train_s"]
     assert "trained_on" not in reference["training"]
     assert not (evaluator_side / "tiny" / ".work").exists()  # finished: the work folder has done its job
+    from callbacks.generator_snapshots import load_snapshot
+
+    kept = evaluator_side / "tiny" / ".generators" / CELL
+    assert sorted(p.name for p in kept.iterdir()) == ["d_steps40.pt"]  # the final one came along; d_steps20 did not
+    here, whole = (
+        load_snapshot(d / "d_steps40.pt") for d in (kept, tmp_path / "whole" / "tiny" / ".generators" / CELL)
+    )
+    assert here["d_steps"] == whole["d_steps"] == 40 and here["g_steps"] == whole["g_steps"]
+    for name, tensor in whole["generator"].items():
+        assert torch.equal(here["generator"][name], tensor), name
 
 
 def test_an_altered_or_missing_part_is_refused_and_nothing_is_written(tmp_path, spec_path):
