@@ -135,15 +135,12 @@ def train_cell(
         if counter in budget:
             callbacks.append(make_stopper(counter, int(budget[counter])))
             callbacks.append(make_progress(counter, int(budget[counter]), max(1, int(budget[counter]) // 20)))
+    keeper = snapshot_keeper(snapshots, snapshot_dir)
     if work is not None and (trained := trained_generator(work, resolved)) is not None:
         record = trained_elsewhere(model, trained, budget)
-        if snapshots and snapshot_dir is not None:  # the final generator is here: keep it as its snapshot too
-            from callbacks.generator_snapshots import GeneratorSnapshots
-
-            keeper = GeneratorSnapshots(snapshot_dir, snapshots["at"], snapshots.get("counter", "d_steps"))
-            if getattr(model, keeper.counter) in keeper.at:
-                snapshot_dir.mkdir(parents=True, exist_ok=True)
-                keeper.save(model, getattr(model, keeper.counter))
+        if keeper is not None and getattr(model, keeper.counter) in keeper.at:  # keep the final generator here too
+            snapshot_dir.mkdir(parents=True, exist_ok=True)
+            keeper.save(model, getattr(model, keeper.counter))
         return model, data, record
     resume_from = None
     if work is not None and checkpoint_every:
@@ -153,10 +150,8 @@ def train_cell(
         work.mkdir(parents=True, exist_ok=True)
         (work / "resolved.json").write_text(json.dumps(resolved, indent=1) + "\n")
         callbacks.append(ZooCheckpoint(every_n_train_steps=checkpoint_every, dirpath=str(work)))
-    if snapshots and snapshot_dir is not None:
-        from callbacks.generator_snapshots import GeneratorSnapshots
-
-        callbacks.append(GeneratorSnapshots(snapshot_dir, snapshots["at"], snapshots.get("counter", "d_steps")))
+    if keeper is not None:
+        callbacks.append(keeper)
     callbacks.extend(extra_callbacks or [])
     trainer_args = {"deterministic": True, **resolved["trainer"]}
     if accelerator is not None:
@@ -221,6 +216,15 @@ def train_cell(
     if trainer_args["accelerator"] != "cpu":
         record["tf32"] = False
     return model, data, record
+
+
+def snapshot_keeper(snapshots: dict[str, Any] | None, snapshot_dir: Path | None) -> Any:
+    """The ``callbacks.GeneratorSnapshots`` a spec's ``generator_snapshots`` asks for, or None."""
+    if not snapshots or snapshot_dir is None:
+        return None
+    from callbacks.generator_snapshots import GeneratorSnapshots
+
+    return GeneratorSnapshots(snapshot_dir, snapshots["at"], snapshots.get("counter", "d_steps"))
 
 
 def check_budget_met(model: Any, budget: dict[str, Any]) -> None:
