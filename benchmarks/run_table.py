@@ -35,7 +35,12 @@ from typing import Any
 from benchmarks.cell_evaluation import evaluate_cell, save_sample_grid
 from benchmarks.cell_schema import cell_record
 from benchmarks.table_spec import ROOT, load_spec, plan, table_meta
-from benchmarks.trained_generator import load_trained_generator, trained_generator, write_trained_generator
+from benchmarks.trained_generator import (
+    GENERATOR_FILE,
+    RESOLVED_FILE,
+    load_trained_generator,
+    write_trained_generator,
+)
 
 RESULTS = ROOT / "benchmarks" / "results"
 
@@ -83,9 +88,10 @@ def work_dir(cell_path: Path) -> Path:
     return cell_path.parent / ".work" / cell_path.stem
 
 
-def resumable(work: Path, resolved: dict[str, Any]) -> Path | None:
-    """The cell's own ``last.ckpt`` if an earlier run of exactly this configuration left one."""
-    ckpt, recorded = work / "last.ckpt", work / "resolved.json"
+def resumable(work: Path, resolved: dict[str, Any], name: str = "last.ckpt") -> Path | None:
+    """The cell's own ``work/<name>`` (``last.ckpt``, or a ``generator.ckpt`` trained elsewhere) if an earlier run
+    of exactly this configuration left one."""
+    ckpt, recorded = work / name, work / RESOLVED_FILE
     if ckpt.is_file() and recorded.is_file() and json.loads(recorded.read_text()) == resolved:
         return ckpt
     return None
@@ -136,7 +142,7 @@ def train_cell(
             callbacks.append(make_stopper(counter, int(budget[counter])))
             callbacks.append(make_progress(counter, int(budget[counter]), max(1, int(budget[counter]) // 20)))
     keeper = snapshot_keeper(snapshots, snapshot_dir)
-    if work is not None and (trained := trained_generator(work, resolved)) is not None:
+    if work is not None and (trained := resumable(work, resolved, GENERATOR_FILE)) is not None:
         record = trained_elsewhere(model, trained, budget)
         if keeper is not None and getattr(model, keeper.counter) in keeper.at:  # keep the final generator here too
             snapshot_dir.mkdir(parents=True, exist_ok=True)
@@ -148,7 +154,7 @@ def train_cell(
 
         resume_from = resumable(work, resolved)
         work.mkdir(parents=True, exist_ok=True)
-        (work / "resolved.json").write_text(json.dumps(resolved, indent=1) + "\n")
+        (work / RESOLVED_FILE).write_text(json.dumps(resolved, indent=1) + "\n")
         callbacks.append(ZooCheckpoint(every_n_train_steps=checkpoint_every, dirpath=str(work)))
     if keeper is not None:
         callbacks.append(keeper)
@@ -340,7 +346,7 @@ def train_only_cell(
         deterministic=deterministic,
     )
     if "trained_on" in record:  # already trained (this configuration's generator.ckpt is there)
-        return work / "generator.ckpt"
+        return work / GENERATOR_FILE
     return write_trained_generator(work, record, run_protocol)
 
 

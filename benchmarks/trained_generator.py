@@ -30,6 +30,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from zoo.metrics.feature_extractor import sha256_file
+
 GENERATOR_FILE = "generator.ckpt"
 RESOLVED_FILE = "resolved.json"
 MANIFEST = "manifest.json"
@@ -69,14 +71,6 @@ def write_trained_generator(work: Path, record: dict[str, Any], trained_on: dict
     return out
 
 
-def trained_generator(work: Path, resolved: dict[str, Any]) -> Path | None:
-    """``work/generator.ckpt`` if it was trained with exactly this resolved configuration, else None."""
-    path, recorded = work / GENERATOR_FILE, work / RESOLVED_FILE
-    if path.is_file() and recorded.is_file() and json.loads(recorded.read_text()) == resolved:
-        return path
-    return None
-
-
 def load_trained_generator(model: Any, checkpoint: dict[str, Any]) -> None:
     """Give ``model`` the trained weights of a slim checkpoint; everything the model has that the file lacks must be
     discriminator state (anything else missing, or any key the model does not know, is an error)."""
@@ -94,14 +88,6 @@ def load_trained_generator(model: Any, checkpoint: dict[str, Any]) -> None:
             f"{GENERATOR_FILE} does not fit this model (missing {lacking[:5]}, unexpected {list(unexpected)[:5]}): "
             "it was written for another configuration; delete it and train the cell again."
         )
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def export_cells(results: Path, table: str, cells: list[str], out: Path, part_bytes: int = DEFAULT_PART_BYTES) -> dict:
@@ -122,7 +108,7 @@ def export_cells(results: Path, table: str, cells: list[str], out: Path, part_by
             for index, start in enumerate(range(0, max(len(data), 1), part_bytes)):
                 part = out / f"{cell}.{name}.part{index:02d}"
                 part.write_bytes(data[start : start + part_bytes])
-                parts.append({"name": part.name, "sha256": sha256(part)})
+                parts.append({"name": part.name, "sha256": sha256_file(part)})
             manifest["files"].append(
                 {
                     "cell": cell,
@@ -145,7 +131,7 @@ def import_cells(source: Path, results: Path) -> list[Path]:
         chunks = []
         for part in entry["parts"]:
             path = source / part["name"]
-            if not path.is_file() or sha256(path) != part["sha256"]:
+            if not path.is_file() or sha256_file(path) != part["sha256"]:
                 raise ValueError(f"part {path} is missing or altered (SHA-256 differs): export and fetch it again.")
             chunks.append(path.read_bytes())
         data = b"".join(chunks)

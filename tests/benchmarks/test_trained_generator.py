@@ -9,13 +9,12 @@ import pytest
 import torch
 import yaml
 
-from benchmarks.run_table import run_table
+from benchmarks.run_table import resumable, run_table
 from benchmarks.trained_generator import (
     GENERATOR_FILE,
     export_cells,
     import_cells,
     load_trained_generator,
-    trained_generator,
 )
 from tests.benchmarks.test_run_table import quiet, tiny_spec
 
@@ -117,8 +116,8 @@ def test_a_generator_trained_for_another_configuration_is_not_used(tmp_path, spe
         run_table(spec_path, results_root=tmp_path / "gpu", log=quiet, train_only=True)
     work = tmp_path / "gpu" / "tiny" / ".work" / CELL
     resolved = json.loads((work / "resolved.json").read_text())
-    assert trained_generator(work, resolved) == work / GENERATOR_FILE
-    assert trained_generator(work, {**resolved, "budget": {"d_steps": 41}}) is None
+    assert resumable(work, resolved, GENERATOR_FILE) == work / GENERATOR_FILE
+    assert resumable(work, {**resolved, "budget": {"d_steps": 41}}, GENERATOR_FILE) is None
 
 
 def test_a_generator_file_that_lacks_generator_weights_is_refused(tmp_path, spec_path):
