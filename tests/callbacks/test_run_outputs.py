@@ -48,9 +48,10 @@ def cli_args(fashion_dir, root, max_steps: int = 6, *extra: str) -> list[str]:
 
 
 @pytest.fixture
-def read_only_dir(tmp_path) -> Path:
+def read_only_dir(tmp_path, monkeypatch) -> Path:
     """A folder this process cannot write to: permission bits for a normal user; root ignores them, so there a
-    read-only kernel file system (sysfs) stands in."""
+    read-only kernel file system (sysfs) stands in, and where even that accepts root's writes (some sandboxes), a
+    folder whose write probe (``tempfile.mkstemp``, what ``require_writable_folder`` tries) fails with EACCES."""
     folder = tmp_path / "read_only"
     folder.mkdir()
     folder.chmod(0o555)
@@ -61,6 +62,7 @@ def read_only_dir(tmp_path) -> Path:
         folder.chmod(0o755)
         return
     folder.chmod(0o755)
+    (folder / "probe").unlink()
     for candidate in (Path("/sys/fs"), Path("/proc")):
         try:
             (candidate / "gan-zoo-probe").mkdir()
@@ -68,7 +70,17 @@ def read_only_dir(tmp_path) -> Path:
             yield candidate
             return
         (candidate / "gan-zoo-probe").rmdir()
-    pytest.skip("no read-only folder available to this user")
+    import callbacks.run_outputs as run_outputs
+
+    real_mkstemp = run_outputs.tempfile.mkstemp
+
+    def mkstemp(*args, dir=None, **kwargs):
+        if dir is not None and Path(dir).absolute().is_relative_to(folder):
+            raise PermissionError(13, "Permission denied", str(dir))
+        return real_mkstemp(*args, dir=dir, **kwargs)
+
+    monkeypatch.setattr(run_outputs.tempfile, "mkstemp", mkstemp)
+    yield folder
 
 
 # ------------------------------------------------------------------ folders checked before the first step
