@@ -43,6 +43,7 @@ lint: setup
 bench: setup
 	$(PY) -m benchmarks.throughput
 	$(PY) -m benchmarks.metrics_bench
+	$(PY) -m benchmarks.allocator_bench
 
 # Result tables: runs missing cells (resumable), then renders benchmarks/results/<table>.md.
 tables: setup

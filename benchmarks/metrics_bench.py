@@ -27,6 +27,7 @@ import torch
 from benchmarks.inception_speed import inception_speed, render_inception_speed
 from datamodules.fashion_mnist import DEBIAN_DIR, FashionMNISTData
 from zoo import GAN
+from zoo.allocator import keep_freed_memory_unless_opted_out
 from zoo.metrics.evaluation import evaluate_generator
 from zoo.metrics.extractors import build_extractor
 from zoo.metrics.real_stats import RealStatsCache
@@ -77,6 +78,7 @@ def main(argv: list[str] | None = None) -> dict:
         "--inception", type=int, default=0, metavar="N", help="only time Inception plain vs folded on N + N images"
     )
     args = parser.parse_args(argv)
+    keep_freed_memory_unless_opted_out()  # a process-wide allocator setting (zoo/allocator.py)
     if args.inception:
         return inception_section(args)
     cache_dir = args.cache_dir or tempfile.mkdtemp(prefix="gan-zoo-bench-")

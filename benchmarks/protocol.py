@@ -10,6 +10,7 @@ from typing import Any
 
 import torch
 
+from zoo.allocator import allocator_settings
 from zoo.precision import cpu_bf16_units
 
 
@@ -50,6 +51,7 @@ def hardware() -> dict[str, Any]:
         "cpu_bf16_units": cpu_bf16_units(),
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
+        "cpu_allocator": allocator_settings(),
     }
     if torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name(0)

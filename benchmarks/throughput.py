@@ -45,6 +45,7 @@ from datamodules import FashionMNISTData
 from datamodules.base import to_unit_range
 from datamodules.fashion_mnist import DEBIAN_DIR
 from zoo import GAN
+from zoo.allocator import keep_freed_memory_unless_opted_out
 from zoo.precision import cpu_bf16_units, native_bf16
 
 warnings.filterwarnings("ignore")
@@ -317,6 +318,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.rerender:
         return rerender(Path(args.out))
+    keep_freed_memory_unless_opted_out()  # every path alike: a process-wide allocator setting (zoo/allocator.py)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     L.seed_everything(0, verbose=False)
     data = FashionMNISTData(data_dir=args.data_dir, batch_size=args.batch_size)

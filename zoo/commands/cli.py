@@ -27,6 +27,7 @@ import datamodules  # (registers the datamodules for --data NAME)
 import zoo.models  # noqa: F401  (registers the variants for --model NAME and the gan_ddp strategy)
 from callbacks import DivergenceGuard, RunOutputs, SampleGrid, TrainingSummary, ZooCheckpoint
 from datamodules.base import ImageDataModule
+from zoo.allocator import keep_freed_memory_unless_opted_out
 from zoo.commands.errors import ZooArgumentParser, check_class_name, flag_value, run_reporting_errors
 from zoo.commands.evaluate import evaluate_command
 from zoo.commands.resume_config import check_data, resume_config
@@ -128,6 +129,7 @@ def _is_datamodule(obj: Any) -> bool:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    keep_freed_memory_unless_opted_out()  # faster CPU steps, same numbers (zoo/allocator.py)
     args = list(sys.argv[1:] if argv is None else argv)
     if args and args[0] in TOOLS:
         tool = {"sample": sample_command, "translate": translate_command, "evaluate": evaluate_command}[args[0]]
