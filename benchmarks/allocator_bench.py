@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.protocol import protocol
+from benchmarks.protocol import protocol, protocol_line
 
 RESULTS = Path(__file__).parent / "results"
 ROOT = Path(__file__).resolve().parents[1]
@@ -119,8 +119,7 @@ def render(result: dict[str, Any]) -> str:
             )
     lines += [
         "",
-        f"Protocol: command `{proto['command']}`; git `{proto['git_sha']}`; hardware {proto['hardware']}; "
-        f"versions {proto['versions']}; wall {proto['wall_time_s']} s.",
+        protocol_line(proto),
         "",
     ]
     return "\n".join(lines)

@@ -74,3 +74,11 @@ def protocol(**extra: Any) -> dict[str, Any]:
         "hardware": hardware(),
         **extra,
     }
+
+
+def protocol_line(proto: dict[str, Any]) -> str:
+    """The one-line protocol footer of a benchmark's Markdown."""
+    return (
+        f"Protocol: command `{proto['command']}`; git `{proto['git_sha']}`; hardware {proto['hardware']}; "
+        f"versions {proto['versions']}; wall {proto['wall_time_s']} s."
+    )

@@ -38,7 +38,7 @@ from typing import Any
 import lightning as L
 import torch
 
-from benchmarks.protocol import protocol
+from benchmarks.protocol import protocol, protocol_line
 from benchmarks.roofline import matmul_peak
 from benchmarks.step_loops import STEPS, StepTimer, loop_run, step_flops
 from datamodules import FashionMNISTData
@@ -271,8 +271,7 @@ def render(result: dict) -> str:
         ]
     lines += [
         "",
-        f"Protocol: command `{proto['command']}`; git `{proto['git_sha']}`; hardware {proto['hardware']}; "
-        f"versions {proto['versions']}; wall {proto['wall_time_s']} s.",
+        protocol_line(proto),
         "",
     ]
     return "\n".join(lines)
