@@ -5,7 +5,7 @@ temporaries (single-tensor Adam makes several full-size copies of each weight pe
 serves a block above its *mmap threshold* with a fresh ``mmap`` and unmaps it on ``free``, and it hands the top of
 its heap back to the kernel once more than the *trim threshold* is free there; both thresholds adapt, but not to
 this pattern. Every step then page-faults the same memory in again, and the kernel zero-fills each 4 KiB page: with
-Lucic et al.'s InfoGAN-style nets at batch 64, about 20,000 minor page faults per step on CPU.
+Lucic et al.'s InfoGAN-style nets at batch 64, about 25,000 minor page faults per step on CPU.
 
 ``keep_freed_memory()`` raises both thresholds with ``mallopt`` (``M_MMAP_THRESHOLD`` to its 32 MiB maximum on
 64-bit glibc, ``M_TRIM_THRESHOLD`` to 1 GiB), which is what setting ``MALLOC_MMAP_THRESHOLD_`` and
