@@ -4,10 +4,10 @@
 
 Each measurement is a fresh process (``mallopt`` changes a process for good, so "default" must start clean, with
 ``GAN_ZOO_KEEP_FREED_MEMORY=0`` and no ``MALLOC_*_`` variables), the two settings interleaved repeat by repeat. A
-process times ``benchmarks.throughput.zoo_run`` (``Trainer.fit(GAN(...))`` on Fashion-MNIST from memory, batch 64,
-fp32, GAN (non-saturating), the net family's settings from ``benchmarks.throughput.NETS``) and counts the minor
-page faults of the timed steps (``getrusage``). Writes ``benchmarks/results/allocator.{json,md}``; the Markdown is
-rendered from the JSON.
+process times ``benchmarks.throughput.zoo_timer`` (``Trainer.fit(GAN(...))`` on Fashion-MNIST from memory, batch 64,
+fp32, GAN (non-saturating), the net family's settings from ``benchmarks.throughput.NETS``) and its ``StepTimer``
+counts the minor page faults of the timed steps (``getrusage``). Writes ``benchmarks/results/allocator.{json,md}``;
+the Markdown is rendered from the JSON.
 """
 
 from __future__ import annotations
@@ -30,37 +30,23 @@ MODES = ("default", "keep_freed_memory")
 
 #: one measurement, run in a fresh interpreter: argv = nets, steps, warmup, mode
 CHILD = r"""
-import json, resource, sys, warnings
+import json, sys, warnings
 warnings.filterwarnings("ignore")
 nets, steps, warmup, mode = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 if mode == "keep_freed_memory":
     from zoo.allocator import keep_freed_memory
     keep_freed_memory()
 import lightning as L
-from benchmarks import throughput as T
-from benchmarks.step_loops import StepTimer
+from benchmarks.throughput import NETS, zoo_timer
 from datamodules import FashionMNISTData
 from zoo import GAN
-
-class Faults(StepTimer):
-    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
-        super().on_train_batch_start(trainer, pl_module, batch, batch_idx)
-        if batch_idx == self.skip:
-            self.faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
-        super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)
-        self.faults_end = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 
 L.seed_everything(0, verbose=False)
 data = FashionMNISTData(batch_size=64)
 data.setup("fit")
-model = GAN(image_shape=data.image_shape, **T.NETS[nets])
-timer = Faults(warmup)
-L.Trainer(accelerator="cpu", devices=1, max_epochs=1, limit_train_batches=steps + warmup, logger=False,
-          enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
-          callbacks=[timer]).fit(model, data)
+timer = zoo_timer(GAN(image_shape=data.image_shape, **NETS[nets]), data, steps, warmup, "32-true")
 print(json.dumps({"ms_per_step": 1000 * (timer.end - timer.start) / timer.batches,
-                  "faults_per_step": (timer.faults_end - timer.faults) / timer.batches}))
+                  "faults_per_step": timer.faults / timer.batches}))
 """
 
 

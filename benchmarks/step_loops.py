@@ -16,6 +16,7 @@ as Lightning's mixed-precision plugin does around a manual-optimization ``traini
 from __future__ import annotations
 
 import contextlib
+import resource
 import time
 from collections.abc import Callable, Iterator
 
@@ -109,9 +110,15 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
+def minor_faults() -> int:
+    """This process's minor page faults so far (pages the kernel mapped in, zero-filled when fresh)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
 class StepTimer(L.Callback):
-    """Wall time of training batches ``skip`` .. end (excludes startup and warm-up); counts the FLOPs of batch
-    ``skip - 1`` (the last warm-up batch, so the count does not disturb the timing) with ``FlopCounterMode``."""
+    """Wall time and minor page faults (``getrusage``) of training batches ``skip`` .. end (excludes startup and
+    warm-up); counts the FLOPs of batch ``skip - 1`` (the last warm-up batch, so the count does not disturb the
+    timing) with ``FlopCounterMode``."""
 
     def __init__(self, skip: int) -> None:
         if skip < 1:
@@ -120,6 +127,8 @@ class StepTimer(L.Callback):
         self.start = self.end = 0.0
         self.batches = 0
         self.flops = 0
+        self.faults = 0
+        self._faults_at_start = 0
         self._counter: FlopCounterMode | None = None
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
@@ -128,6 +137,7 @@ class StepTimer(L.Callback):
             self._counter.__enter__()
         if batch_idx == self.skip:
             synchronize(pl_module.device)
+            self._faults_at_start = minor_faults()
             self.start = time.perf_counter()
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
@@ -136,4 +146,6 @@ class StepTimer(L.Callback):
             self.flops, self._counter = int(self._counter.get_total_flops()), None
         synchronize(pl_module.device)
         self.end = time.perf_counter()
+        if batch_idx >= self.skip:
+            self.faults = minor_faults() - self._faults_at_start
         self.batches = batch_idx + 1 - self.skip

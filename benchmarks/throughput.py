@@ -75,6 +75,14 @@ def zoo_run(
     template: GAN, data: FashionMNISTData, steps: int, warmup: int, precision: str, channels_last: bool = False
 ) -> tuple[float, int]:
     """Images/s of the zoo's step under ``Trainer(precision=...)``, and the FLOPs of one of its steps."""
+    timer = zoo_timer(template, data, steps, warmup, precision, channels_last)
+    return timer.batches * data.batch_size / (timer.end - timer.start), timer.flops
+
+
+def zoo_timer(
+    template: GAN, data: FashionMNISTData, steps: int, warmup: int, precision: str, channels_last: bool = False
+) -> StepTimer:
+    """``Trainer.fit`` of a copy of ``template`` for ``warmup + steps`` batches; returns its ``StepTimer``."""
     model = copy.deepcopy(template)
     model.hparams["channels_last"] = channels_last
     timer = StepTimer(warmup)
@@ -91,7 +99,7 @@ def zoo_run(
         callbacks=[timer],
     )
     trainer.fit(model, data)
-    return timer.batches * data.batch_size / (timer.end - timer.start), timer.flops
+    return timer
 
 
 def loop_nets(template: GAN, device: torch.device):

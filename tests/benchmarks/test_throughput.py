@@ -80,6 +80,19 @@ def test_reference_step_counts_more_flops_and_zoo_counts_the_hand_loops(fashion_
     assert timer.batches == 1 and timer.end > timer.start
 
 
+def test_step_timer_counts_the_page_faults_of_the_timed_batches_only(monkeypatch, tmp_path, fashion_dir):
+    from benchmarks import step_loops
+
+    readings = iter([100, 130, 175, 260])  # timed start, then the end of each timed batch
+    monkeypatch.setattr(step_loops, "minor_faults", lambda: next(readings))
+    timer = StepTimer(2)
+    model = GAN(image_shape=SHAPE, latent_dim=8, width=8)
+    tiny_trainer(tmp_path, max_steps=8, callbacks=[timer]).fit(
+        model, FashionMNISTData(data_dir=str(fashion_dir), batch_size=8)
+    )
+    assert timer.batches == 2 and timer.faults == 75  # 175 - 100: warm-up batches' readings are never taken
+
+
 def test_step_timer_needs_a_warmup_batch():
     with pytest.raises(ValueError, match="warm-up"):
         StepTimer(0)
