@@ -10,7 +10,11 @@
   fresh z for each update as the zoo: only the wasted backward work differs.
 
 Every loop runs its forward and backward under ``torch.autocast`` when ``precision`` is ``"bf16-mixed"``,
-as Lightning's mixed-precision plugin does around a manual-optimization ``training_step``.
+as Lightning's mixed-precision plugin does around a manual-optimization ``training_step``: one context around the
+whole step, with autocast's weight-cast cache off (``cache_enabled=False``, Lightning's setting). With the cache
+on, a weight cast to bf16 is reused until the context exits, so the reference loop's G update (D trainable) would
+score G against bf16 copies of D's weights made before D's update: stale weights, and a cast it skips that the
+other loops pay for.
 """
 
 from __future__ import annotations
@@ -31,9 +35,9 @@ Step = Callable[[nn.Module, nn.Module, Optimizer, Optimizer, Tensor, Callable[[i
 
 
 def autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
-    """bf16 autocast for ``"bf16-mixed"``, nothing for ``"32-true"``."""
+    """bf16 autocast for ``"bf16-mixed"`` (weight-cast cache off, as Lightning's plugin), nothing for ``"32-true"``."""
     if precision == "bf16-mixed":
-        return torch.autocast(device.type, dtype=torch.bfloat16)
+        return torch.autocast(device.type, dtype=torch.bfloat16, cache_enabled=False)
     if precision != "32-true":
         raise ValueError(f"precision {precision!r}: use '32-true' or 'bf16-mixed'.")
     return contextlib.nullcontext()
