@@ -60,8 +60,11 @@ TINY = {**TINY_2D, "code_dim": 4}
 
 
 # ------------------------------------------------------------------------------------------ the paper's lines
-def ae_loss(v: Tensor, reconstruction: Tensor, eta: int) -> Tensor:
-    """Section 3.1: |v - D(v)|^eta, mean over entries and batch."""
+def ae_loss(v: Tensor, reconstruction: Tensor, eta: int, units: str = "data") -> Tensor:
+    """Section 3.1: |v - D(v)|^eta, mean over entries and batch; ``zero_one``: both mapped from [-1, 1] to [0, 1]
+    first (compare_gan's units)."""
+    if units == "zero_one":
+        v, reconstruction = (v + 1) / 2, (reconstruction + 1) / 2
     return ((v - reconstruction).abs() ** eta).sum() / v.numel()
 
 
@@ -130,6 +133,15 @@ CASES = {
     "clip-low": Case({"gamma": 0.0, "lambda_k": 50.0}, k0=0.5, clip="low"),
     "n_critic2": Case({"gamma": 0.5, "lambda_k": 0.05}, k0=0.4, n_critic=2, iterations=2),
     "paper-gain": Case({"gamma": 0.5, "lambda_k": 0.001}),  # k_0 = 0 and the paper's gain
+    # compare_gan's BEGAN (Lucic et al. 2018): k after every D update from values re-evaluated by the updated nets
+    "critic-step": Case({"gamma": 0.5, "lambda_k": 0.05, "k_update": "critic_step"}, k0=0.4, n_critic=2, iterations=2),
+    "compare-gan": Case(
+        {"gamma": 0.75, "lambda_k": 0.05, "k_update": "critic_step", "pixel_units": "zero_one"},
+        k0=0.4,
+        n_critic=3,
+        iterations=2,
+    ),
+    "zero-one-units": Case({"gamma": 0.5, "lambda_k": 0.05, "pixel_units": "zero_one", "eta": 2}, k0=0.4),
 }
 
 
@@ -164,10 +176,22 @@ def rows(inputs) -> Tensor:
     return torch.cat([x.reshape(len(x), -1) for x, _ in inputs])
 
 
+def check_k(metrics: dict, ks: list, k: float, real: float, fake: float, gamma: float, lambda_k: float, where: str):
+    """k_(t+1) and M_global from L(x) = ``real`` and L(G(z)) = ``fake`` against the logged values; returns k_(t+1)."""
+    k, raw = k_next(k, real, fake, gamma, lambda_k)
+    ks.append((k, raw))
+    assert metrics["train/k"] == pytest.approx(k, rel=1e-9, abs=1e-12), where
+    m_global = real + abs(gamma * real - fake)  # Section 3.4.1
+    assert metrics["train/m_global"] == pytest.approx(m_global, rel=1e-9, abs=1e-12), where
+    return k
+
+
 def replay(case: Case, run: Run) -> list[tuple[float, float]]:
     """Section 3.4 by hand; returns (clipped, unclipped) k of every update."""
     gamma, lambda_k = case.options["gamma"], case.options["lambda_k"]
     eta = case.options.get("eta", 1)
+    units = case.options.get("pixel_units", "data")
+    per_critic_step = case.options.get("k_update") == "critic_step"
     rec = run.recorder
     assert [s.net for s in rec.steps] == (["d"] * case.n_critic + ["g"]) * case.iterations, "D, then G, per step t"
     assert run.sampler.calls == [BATCH] * len(rec.steps), "one fresh minibatch of z per D update and per G update"
@@ -179,14 +203,20 @@ def replay(case: Case, run: Run) -> list[tuple[float, float]]:
     zs, steps = iter(run.zs), iter(rec.steps)
     ks: list[tuple[float, float]] = []
     real_loss = None
+    previous: tuple[Tensor, Tensor] | None = None  # critic_step: the last step's (x, G(z_D)) of its k pass
     for b, real in enumerate(run.batches):
         where = f"D update {b + 1}"
         z, step = next(zs), next(steps)
+        z_d = z
         assert_params_close(step.before["d"], D, f"{where}: D before")
         assert_params_close(step.before["g"], G, f"{where}: G before")
         with torch.no_grad():
             fake = functional_call(run.g_net, G, (z,))
         seen = rows(step.d_inputs)
+        if previous is not None:  # first the previous step's re-evaluation (its x, then G(z_D), updated nets)
+            assert [g for _, g in step.d_inputs[:2]] == [False, False], f"{where}: a graph in the k pass"
+            rechecked, seen = seen[: 2 * BATCH], seen[2 * BATCH :]
+            torch.testing.assert_close(rechecked, torch.cat(previous), rtol=0, atol=SAME, msg=f"{where}: k pass")
         assert len(seen) == 2 * BATCH, f"{where}: D evaluated on {len(seen)} points, expected the real and fake batch"
         assert bool((nearest(real, seen) < SAME).all()), f"{where}: D not evaluated on the real batch"
         assert bool((nearest(fake, seen) < SAME).all()), f"{where}: D not evaluated on G(z_D) with G's current weights"
@@ -195,10 +225,11 @@ def replay(case: Case, run: Run) -> list[tuple[float, float]]:
         )
 
         def d_loss(p, real=real, fake=fake, k=k):  # L_D = L(x) - k_t L(G(z_D))
-            return ae_loss(real, autoencode(run, p, real), eta) - k * ae_loss(fake, autoencode(run, p, fake), eta)
+            real_term = ae_loss(real, autoencode(run, p, real), eta, units)
+            return real_term - k * ae_loss(fake, autoencode(run, p, fake), eta, units)
 
         with torch.no_grad():
-            real_loss = float(ae_loss(real, autoencode(run, D, real), eta))
+            real_loss = float(ae_loss(real, autoencode(run, D, real), eta, units))
         assert rec.metrics[b]["train/d_loss"] == pytest.approx(float(d_loss(D)), rel=1e-9, abs=1e-12), where
         D = sgd_step(D, d_loss, LR_D)
         if (b + 1) % case.n_critic == 0:
@@ -214,16 +245,20 @@ def replay(case: Case, run: Run) -> list[tuple[float, float]]:
 
             def g_loss(p, z=z, D=D):  # L_G = L(G(z_G)), no k
                 x = functional_call(run.g_net, p, (z,))
-                return ae_loss(x, autoencode(run, D, x), eta)
+                return ae_loss(x, autoencode(run, D, x), eta, units)
 
             fake_loss = float(g_loss(G))
             assert rec.metrics[b]["train/g_loss"] == pytest.approx(fake_loss, rel=1e-9, abs=1e-12), where
             G = sgd_step(G, g_loss, LR_G)
-            k, raw = k_next(k, real_loss, fake_loss, gamma, lambda_k)
-            ks.append((k, raw))
-            assert rec.metrics[b]["train/k"] == pytest.approx(k, rel=1e-9, abs=1e-12), f"{where}: k_(t+1)"
-            m_global = real_loss + abs(gamma * real_loss - fake_loss)  # Section 3.4.1
-            assert rec.metrics[b]["train/m_global"] == pytest.approx(m_global, rel=1e-9, abs=1e-12), where
+            if not per_critic_step:
+                k = check_k(rec.metrics[b], ks, k, real_loss, fake_loss, gamma, lambda_k, f"{where}: k_(t+1)")
+        if per_critic_step:  # compare_gan: after every step, L(x) and L(G(z_D)) of the updated nets
+            with torch.no_grad():
+                real_now = float(ae_loss(real, autoencode(run, D, real), eta, units))
+                fake_x = functional_call(run.g_net, G, (z_d,))
+                fake_now = float(ae_loss(fake_x, autoencode(run, D, fake_x), eta, units))
+            previous = (real, fake_x)
+            k = check_k(rec.metrics[b], ks, k, real_now, fake_now, gamma, lambda_k, f"step {b + 1}: k after it")
         assert_params_close(rec.batch_end[b]["d"], D, f"D after batch {b + 1}")
         assert_params_close(rec.batch_end[b]["g"], G, f"G after batch {b + 1}")
     assert float(run.model.k) == pytest.approx(k, rel=1e-9, abs=1e-12)

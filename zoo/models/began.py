@@ -34,6 +34,15 @@ Departures from the paper:
 * No learning-rate decay "by a factor of 2 when the measure of convergence stalls" (Section 4.1): attach a
   scheduler (``make_schedulers``) and watch ``train/m_global`` if wanted.
 * Adam's betas are not given by the paper: Adam's own defaults (0.9, 0.999).
+
+compare_gan's BEGAN (Lucic et al. 2018, ``compare_gan/src/gans/BEGAN.py``; ``configs/began/fashion_mnist_lucic.yaml``)
+differs in three ways, each an option: its D is an autoencoder of the InfoGAN-style parts (``nets="infogan"``,
+``zoo.nets.infogan_autoencoder``); it measures L on pixels in [0, 1] (``pixel_units="zero_one"``: half the zoo's
+[-1, 1] error for eta = 1); and its ``after_training_step_hook`` moves k after *every* D update, from L(x) and
+L(G(z_D)) re-evaluated by the updated nets on that step's real batch and z_D, after the G update on steps that have
+one (``k_update="critic_step"``; both nets in training mode, so G's batch-norm statistics see that pass too, as in
+compare_gan). With n_critic = 5 that moves k five times as often as once per G update. compare_gan does not clip k;
+the zoo keeps it in [0, 1] either way.
 """
 
 from __future__ import annotations
@@ -50,6 +59,11 @@ from zoo.nets.autoencoder import build_autoencoder
 from zoo.registry import register_variant
 from zoo.validation import require_at_least, require_choice
 
+#: ``pixel_units`` choices: L(v) on the data as given, or on pixels mapped from [-1, 1] to [0, 1] (compare_gan)
+PIXEL_UNITS = ("data", "zero_one")
+#: ``k_update`` choices: once per G update (the paper's step t) or after every D update (compare_gan)
+K_UPDATES = ("generator_step", "critic_step")
+
 
 @register_variant
 class BEGAN(NoiseToImageGAN):
@@ -60,6 +74,12 @@ class BEGAN(NoiseToImageGAN):
         lambda_k: proportional gain lambda_k of k (the "learning rate for k").
         eta: target norm of L(v) = |v - D(v)|^eta, 1 or 2.
         code_dim: N_h, size of the autoencoder's embedding h.
+        pixel_units: where L(v) is measured: ``data`` (the data as given: the zoo's images in [-1, 1]) or
+            ``zero_one`` (pixels mapped to [0, 1] first, compare_gan's units: half the error for eta = 1).
+        k_update: when k moves: ``generator_step`` (the paper's step t: once per G update, from the values the
+            two updates minimized) or ``critic_step`` (compare_gan's ``after_training_step_hook``: after every D
+            update, and after the G update on steps that have one, from L(x) and L(G(z_D)) re-evaluated by the
+            updated nets on that step's real batch and z_D, both nets in training mode).
         **kwargs: ``NoiseToImageGAN``'s (latent_dim, n_critic, nets, latent_distribution, width, norms, optimizer).
     """
 
@@ -69,6 +89,8 @@ class BEGAN(NoiseToImageGAN):
         lambda_k: float = 0.001,
         eta: int = 1,
         code_dim: int = 64,
+        pixel_units: str = "data",
+        k_update: str = "generator_step",
         latent_dim: int = 64,
         latent_distribution: str = "uniform",
         lr: float = 1e-4,
@@ -82,21 +104,28 @@ class BEGAN(NoiseToImageGAN):
             raise ValueError(f"lambda_k must be >= 0 (the gain of k), got {lambda_k!r}; the paper uses 0.001.")
         require_choice("eta", eta, (1, 2))
         require_at_least("code_dim", code_dim, 1, "The autoencoder needs a code of at least one dimension.")
+        require_choice("pixel_units", pixel_units, PIXEL_UNITS)
+        require_choice("k_update", k_update, K_UPDATES)
         super().__init__(
             latent_dim=latent_dim, latent_distribution=latent_distribution, lr=lr, betas=betas, d_norm=d_norm, **kwargs
         )
         self.register_buffer("k", torch.zeros(()))  # k_0 = 0 (Section 3.4); a buffer, so checkpoints carry k_t
         self._real_losses: list[Tensor] = []  # L(x) of the current D update (one per accumulated batch)
         self._fake_losses: list[Tensor] = []  # L(G(z_G)) of the current G update
+        self._critic_inputs: list[tuple[Tensor, Tensor]] = []  # (x, z_D) of the current D update (critic_step)
+        self._k_due = False  # critic_step: a D update finished in this training step
 
     def make_networks(self, image_shape: tuple[int, ...]) -> tuple[nn.Module, nn.Module]:
         generator, _ = super().make_networks(image_shape)  # the zoo's generator for this shape
         hp = self.hparams
-        return generator, build_autoencoder(image_shape, hp.code_dim, hp.width, hp.d_norm)
+        return generator, build_autoencoder(image_shape, hp.code_dim, hp.width, hp.d_norm, hp.get("nets", "dcgan"))
 
     def autoencoder_loss(self, v: Tensor) -> Tensor:
-        """L(v) = |v - D(v)|^eta, averaged over pixels and batch (Section 3.1)."""
-        return pixelwise_reconstruction_loss(v, self.discriminator(v), self.hparams.eta)
+        """L(v) = |v - D(v)|^eta, averaged over pixels and batch (Section 3.1), in ``pixel_units``."""
+        reconstruction = self.discriminator(v)
+        if self.hparams.get("pixel_units", "data") == "zero_one":  # [-1, 1] -> [0, 1]: compare_gan's L
+            v, reconstruction = (v + 1) / 2, (reconstruction + 1) / 2
+        return pixelwise_reconstruction_loss(v, reconstruction, self.hparams.eta)
 
     # ----------------------------------------------------------------- Section 3.4
     def discriminator_loss(self, real: Tensor, fake: Tensor) -> dict[str, Tensor]:
@@ -116,14 +145,47 @@ class BEGAN(NoiseToImageGAN):
     def generator_update(self, opt_g: Any, batch_size: int) -> None:
         self._fake_losses = []
         super().generator_update(opt_g, batch_size)
-        self.equilibrium_update()
+        if self.k_moves_per_critic_step:
+            return
+        self.equilibrium_update(torch.stack(self._real_losses).mean(), torch.stack(self._fake_losses).mean())
 
-    def equilibrium_update(self) -> None:
-        """k_{t+1} = clip(k_t + lambda_k (gamma L(x) - L(G(z_G))), 0, 1) after the D and G updates of step t; logs
-        k_{t+1} and M_global = L(x) + |gamma L(x) - L(G(z_G))|."""
+    # ------------------------------------------------------- k_update="critic_step" (compare_gan)
+    @property
+    def k_moves_per_critic_step(self) -> bool:
+        return self.hparams.get("k_update", "generator_step") == "critic_step"
+
+    def critic_loss(self, real: Tensor) -> dict[str, Tensor]:
+        if not self.k_moves_per_critic_step:
+            return super().critic_loss(real)
+        z = self.sample_z(len(real))  # the draws of ``fake_batch``, kept for the re-evaluation after the step
+        with torch.no_grad():
+            fake = self.generator(z)
+        first, _ = self.accumulation_window()
+        if first:
+            self._critic_inputs = []
+        self._critic_inputs.append((real, z))
+        return self.discriminator_loss(real, fake)
+
+    def after_discriminator_step(self) -> None:
+        super().after_discriminator_step()
+        self._k_due = self.k_moves_per_critic_step
+
+    def training_step(self, batch: Any, batch_idx: int) -> None:
+        super().training_step(batch, batch_idx)
+        if self._k_due:  # after the D update and, on steps that have one, the G update
+            self._k_due = False
+            with torch.no_grad():
+                real_loss = torch.stack([self.autoencoder_loss(x) for x, _ in self._critic_inputs]).mean()
+                fake_loss = torch.stack([self.autoencoder_loss(self.generator(z)) for _, z in self._critic_inputs])
+            self.equilibrium_update(real_loss, fake_loss.mean())
+
+    # ------------------------------------------------------------------------------------------------
+    def equilibrium_update(self, real_loss: Tensor, fake_loss: Tensor) -> None:
+        """k_{t+1} = clip(k_t + lambda_k (gamma L(x) - L(G(z))), 0, 1) from this step's L(x) and L(G(z)) (averaged
+        over ranks first); logs k_{t+1} and M_global = L(x) + |gamma L(x) - L(G(z))|."""
         hp = self.hparams
-        real_loss = self._mean_over_ranks(torch.stack(self._real_losses).mean())
-        fake_loss = self._mean_over_ranks(torch.stack(self._fake_losses).mean())
+        real_loss = self._mean_over_ranks(real_loss)
+        fake_loss = self._mean_over_ranks(fake_loss)
         self.k.copy_(losses.began_k_update(self.k, real_loss, fake_loss, hp.gamma, hp.lambda_k))
         logged = {
             "train/k": self.k.detach().clone(),

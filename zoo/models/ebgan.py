@@ -82,7 +82,7 @@ class EBGAN(NoiseToImageGAN):
     def make_networks(self, image_shape: tuple[int, ...]) -> tuple[nn.Module, nn.Module]:
         generator, _ = super().make_networks(image_shape)  # the zoo's generator for this shape
         hp = self.hparams
-        return generator, build_autoencoder(image_shape, hp.code_dim, hp.width, hp.d_norm)
+        return generator, build_autoencoder(image_shape, hp.code_dim, hp.width, hp.d_norm, hp.get("nets", "dcgan"))
 
     def energy(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """(D(x), S): the energy of every sample (eq. 13) and its code S = Enc(x), from one pass through D."""

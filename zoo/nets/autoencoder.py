@@ -19,6 +19,9 @@ normalization after every hidden conv (never after the input conv or the output 
 Vectors (D,): :class:`MLPAutoencoder`, Enc = two ELU hidden layers then a linear code, Dec = one ELU hidden layer
 then a linear output (EBGAN's MNIST grid kept Dec small: "Dec is always a single layer", Section 4.1).
 
+``build_autoencoder(..., nets="infogan")`` gives instead the autoencoder Lucic et al. 2018's BEGAN used, made of the
+InfoGAN-style nets' parts (``zoo.nets.infogan_autoencoder``).
+
 Weights keep PyTorch's default initialization (neither paper prescribes one). Every net validates its input.
 """
 
@@ -27,7 +30,7 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from zoo.nets.norms import norm_layer
-from zoo.validation import require_at_least, require_positive
+from zoo.validation import require_at_least, require_choice, require_positive
 
 #: BEGAN keeps the map at the encoder/decoder boundary at 8x8 (Section 3.5): stop halving at this size
 MIN_MAP = 8
@@ -184,13 +187,21 @@ class MLPAutoencoder(nn.Module):
 
 
 def build_autoencoder(
-    image_shape: tuple[int, ...], code_dim: int = 64, width: int = 64, norm: str = "none"
-) -> ConvAutoencoder | MLPAutoencoder:
-    """The autoencoder discriminator for ``image_shape``: :class:`ConvAutoencoder` for (C, H, W) images (``width``
-    = n, its first-scale channels), :class:`MLPAutoencoder` for (D,) vectors (``width`` = hidden units)."""
+    image_shape: tuple[int, ...], code_dim: int = 64, width: int = 64, norm: str = "none", nets: str = "dcgan"
+) -> nn.Module:
+    """The autoencoder discriminator for ``image_shape``: for (C, H, W) images :class:`ConvAutoencoder` (BEGAN's
+    architecture; ``width`` = n, its first-scale channels), or with ``nets="infogan"`` compare_gan's autoencoder of
+    the InfoGAN-style parts (``zoo.nets.infogan_autoencoder``, the D of Lucic et al.'s BEGAN; fixed widths);
+    :class:`MLPAutoencoder` for (D,) vectors (``width`` = hidden units)."""
+    from zoo.nets import IMAGE_NETS
+    from zoo.nets.infogan_autoencoder import InfoGANAutoencoder
+
+    require_choice("nets", nets, IMAGE_NETS)
     shape = tuple(int(s) for s in image_shape)
     if len(shape) == 1:
         return MLPAutoencoder(shape[0], code_dim=code_dim, hidden=width, norm=norm)
+    if nets == "infogan":
+        return InfoGANAutoencoder(shape, code_dim=code_dim, norm=norm)
     return ConvAutoencoder(shape, code_dim=code_dim, width=width, norm=norm)
 
 
