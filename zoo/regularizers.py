@@ -13,6 +13,8 @@ Kodali et al. 2017 (DRAGAN), Qi 2017 (LS-GAN) and Miyato et al. 2018 (SN-GAN): s
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import Tensor, nn
 from torch.nn.utils import parametrize
@@ -20,8 +22,11 @@ from torch.nn.utils.parametrizations import _SpectralNorm, spectral_norm
 
 from zoo.validation import require_positive
 
+#: a critic: an ``nn.Module`` or any function of a batch returning one score per sample
+Critic = nn.Module | Callable[[Tensor], Tensor]
 
-def _input_gradients(critic: nn.Module, inputs: Tensor) -> Tensor:
+
+def _input_gradients(critic: Critic, inputs: Tensor) -> Tensor:
     """d sum(critic(inputs)) / d inputs, with ``create_graph`` so a penalty on it can be backpropagated."""
     scores = critic(inputs)
     (grad,) = torch.autograd.grad(scores.sum(), inputs, create_graph=True)
@@ -40,10 +45,14 @@ def interpolates(real: Tensor, fake: Tensor, generator: torch.Generator | None =
     return eps * real.detach() + (1.0 - eps) * fake.detach()
 
 
-def gradient_norm_penalty(critic: nn.Module, points: Tensor, target: float = 1.0) -> Tensor:
-    """E[(||grad_x D(x)||_2 - target)^2] at the given points, one norm per sample, differentiable in the critic."""
+def gradient_norm_penalty(critic: Critic, points: Tensor, target: float = 1.0, epsilon: float = 0.0) -> Tensor:
+    """E[(||grad_x D(x)||_2 - target)^2] at the given points, one norm per sample, differentiable in the critic.
+
+    ``epsilon > 0`` takes the norm as sqrt(epsilon + sum grad^2) (compare_gan's DRAGAN: 1e-4), which keeps the
+    norm's gradient finite at a zero input gradient."""
     grad = _input_gradients(critic, points.detach().requires_grad_(True))
-    return (grad.norm(2, dim=1) - target).pow(2).mean()
+    norm = grad.norm(2, dim=1) if epsilon == 0 else (grad.pow(2).sum(dim=1) + epsilon).sqrt()
+    return (norm - target).pow(2).mean()
 
 
 def gradient_penalty(
@@ -97,11 +106,12 @@ def perturbed_reals(real: Tensor, scale: float = 0.5, generator: torch.Generator
 
 
 def dragan_penalty(
-    critic: nn.Module,
+    critic: Critic,
     real: Tensor,
     scale: float = 0.5,
     target: float = 1.0,
     generator: torch.Generator | None = None,
+    epsilon: float = 0.0,
 ) -> Tensor:
     """DRAGAN's penalty E[(||grad D(x^)||_2 - target)^2] (without lambda) at x^ = x + alpha (x_p - x).
 
@@ -109,7 +119,7 @@ def dragan_penalty(
     ``interpolates`` (here between x_p and x, never towards a fake). Differentiable in the critic's parameters.
     """
     x_hat = interpolates(perturbed_reals(real, scale, generator), real, generator)
-    return gradient_norm_penalty(critic, x_hat, target)
+    return gradient_norm_penalty(critic, x_hat, target, epsilon)
 
 
 def weight_decay_penalty(module: nn.Module) -> Tensor:

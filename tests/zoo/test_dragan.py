@@ -262,12 +262,67 @@ def test_paper_defaults():
     assert not isinstance(model, GAN)  # its own variant, built on the noise -> image contract
 
 
+# ------------------------------------------------------------ compare_gan's penalty (Lucic et al. 2018)
+def compare_gan_penalty(model: DRAGAN, real: Tensor, seed: int, probability: bool, unit: bool, eps: float):
+    """compare_gan ``DRAGAN.py`` lines 45-46 and 86-96 restated: inputs u in [0, 1] (``unit``) or x in [-1, 1],
+    u_p = u + 0.5 std(u) r (r ~ U[0, 1) per pixel, population std of the batch), alpha ~ U[0, 1] per sample,
+    u^ = u + alpha (u_p - u), f = sigmoid(D) (``probability``) or D's logit, slopes = sqrt(eps + sum (df/du^)^2),
+    mean (slopes - 1)^2. Draws in the model's order (perturbation, then alpha) from the same seed."""
+    torch.manual_seed(seed)
+    r = torch.rand(real.shape)
+    alpha = torch.rand(len(real), *([1] * (real.dim() - 1)))
+    u = (real + 1) / 2 if unit else real
+    u_hat = (u + alpha * (u + 0.5 * u.std(unbiased=False) * r - u)).requires_grad_(True)
+    logit = model.discriminator(u_hat * 2 - 1 if unit else u_hat)
+    f = torch.sigmoid(logit) if probability else logit
+    (grad,) = torch.autograd.grad(f.sum(), u_hat)
+    slopes = torch.sqrt(eps + grad.pow(2).flatten(1).sum(1))
+    return (slopes - 1).pow(2).mean()
+
+
+@pytest.mark.parametrize(
+    "penalty_on, pixel_units, eps",
+    [
+        ("probability", "zero_one", 1e-4),
+        ("probability", "data", 0.0),
+        ("logit", "zero_one", 0.0),
+        ("logit", "data", 1e-4),
+    ],
+)
+def test_compare_gans_penalty_options(penalty_on, pixel_units, eps):
+    """Each option alone and all three together (compare_gan's setting) give compare_gan's formula; the setting
+    changes the value, so a missing option shows."""
+    torch.manual_seed(0)
+    options = {"penalty_on": penalty_on, "pixel_units": pixel_units, "norm_epsilon": eps}
+    model = DRAGAN(image_shape=(1, 28, 28), nets="infogan", d_norm="batch", latent_dim=8, **options)
+    real = torch.rand(8, 1, 28, 28) * 2 - 1
+    torch.manual_seed(5)
+    actual = model.penalty(real)
+    expected = compare_gan_penalty(model, real, 5, penalty_on == "probability", pixel_units == "zero_one", eps)
+    torch.testing.assert_close(actual, expected, rtol=2e-5, atol=1e-8)
+    others = [(p, u, e) for p in ("logit", "probability") for u in ("data", "zero_one") for e in (0.0, 1e-4)]
+    for p, u, e in others:
+        if (p, u, e) != (penalty_on, pixel_units, eps):
+            other = compare_gan_penalty(model, real, 5, p == "probability", u == "zero_one", e)
+            assert abs(float(other) - float(expected)) > 1e-4 * abs(float(expected)), (p, u, e)
+
+
+def test_lucic_config_is_compare_gans_penalty():
+    import yaml
+
+    args = yaml.safe_load((ROOT / "configs/dragan/fashion_mnist_lucic.yaml").read_text())["model"]["init_args"]
+    assert (args["penalty_on"], args["pixel_units"], args["norm_epsilon"]) == ("probability", "zero_one", 1e-4)
+
+
 @pytest.mark.parametrize(
     "kwargs, match",
     [
         ({"gp_weight": -1.0}, "lambda"),
         ({"perturbation_scale": 0.0}, "perturbation_scale"),
         ({"objective": "x"}, "valid"),
+        ({"penalty_on": "score"}, "penalty_on"),
+        ({"pixel_units": "bytes"}, "pixel_units"),
+        ({"norm_epsilon": -1e-4}, "norm_epsilon"),
     ],
 )
 def test_bad_hyperparameters_are_refused(kwargs, match):

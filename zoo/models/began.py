@@ -56,11 +56,10 @@ from zoo import losses
 from zoo.losses_autoencoding import pixelwise_reconstruction_loss
 from zoo.models.noise_to_image import NoiseToImageGAN
 from zoo.nets.autoencoder import build_autoencoder
+from zoo.pixel_units import check_pixel_units, to_units
 from zoo.registry import register_variant
 from zoo.validation import require_at_least, require_choice
 
-#: ``pixel_units`` choices: L(v) on the data as given, or on pixels mapped from [-1, 1] to [0, 1] (compare_gan)
-PIXEL_UNITS = ("data", "zero_one")
 #: ``k_update`` choices: once per G update (the paper's step t) or after every D update (compare_gan)
 K_UPDATES = ("generator_step", "critic_step")
 
@@ -104,7 +103,7 @@ class BEGAN(NoiseToImageGAN):
             raise ValueError(f"lambda_k must be >= 0 (the gain of k), got {lambda_k!r}; the paper uses 0.001.")
         require_choice("eta", eta, (1, 2))
         require_at_least("code_dim", code_dim, 1, "The autoencoder needs a code of at least one dimension.")
-        require_choice("pixel_units", pixel_units, PIXEL_UNITS)
+        check_pixel_units(pixel_units)
         require_choice("k_update", k_update, K_UPDATES)
         super().__init__(
             latent_dim=latent_dim, latent_distribution=latent_distribution, lr=lr, betas=betas, d_norm=d_norm, **kwargs
@@ -122,10 +121,9 @@ class BEGAN(NoiseToImageGAN):
 
     def autoencoder_loss(self, v: Tensor) -> Tensor:
         """L(v) = |v - D(v)|^eta, averaged over pixels and batch (Section 3.1), in ``pixel_units``."""
+        units = self.hparams.get("pixel_units", "data")  # zero_one: compare_gan's L, on pixels in [0, 1]
         reconstruction = self.discriminator(v)
-        if self.hparams.get("pixel_units", "data") == "zero_one":  # [-1, 1] -> [0, 1]: compare_gan's L
-            v, reconstruction = (v + 1) / 2, (reconstruction + 1) / 2
-        return pixelwise_reconstruction_loss(v, reconstruction, self.hparams.eta)
+        return pixelwise_reconstruction_loss(to_units(v, units), to_units(reconstruction, units), self.hparams.eta)
 
     # ----------------------------------------------------------------- Section 3.4
     def discriminator_loss(self, real: Tensor, fake: Tensor) -> dict[str, Tensor]:
