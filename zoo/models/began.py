@@ -155,13 +155,11 @@ class BEGAN(NoiseToImageGAN):
     def critic_loss(self, real: Tensor) -> dict[str, Tensor]:
         if not self.k_moves_per_critic_step:
             return super().critic_loss(real)
-        z = self.sample_z(len(real))  # the draws of ``fake_batch``, kept for the re-evaluation after the step
-        with torch.no_grad():
-            fake = self.generator(z)
+        fake = self.fake_batch(len(real))
         first, _ = self.accumulation_window()
         if first:
             self._critic_inputs = []
-        self._critic_inputs.append((real, z))
+        self._critic_inputs.append((real, self._critic_z))  # z_D, kept for the re-evaluation after the step
         return self.discriminator_loss(real, fake)
 
     def after_discriminator_step(self) -> None:

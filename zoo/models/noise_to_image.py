@@ -9,7 +9,9 @@ Goodfellow et al. 2014, Algorithm 1 (with k = n_critic) and Arjovsky et al. 2017
   z ~ N(0, I), made here once under ``torch.no_grad()`` (no graph into G) and handed to ``discriminator_loss``;
   ``after_discriminator_step`` runs after the critic's ``step()`` (WGAN clips weights there);
 * after every ``n_critic``-th critic update, one generator update on ``generator_loss``, which draws its own
-  fresh z and is scored by the just-updated critic;
+  fresh z and is scored by the just-updated critic (``generator_z="critic"``: it reuses the z of the critic
+  update just before it, as Lucic et al. 2018's compare_gan does for every model but WGAN-GP;
+  ``compare_gan/src/gans/abstract_gan.py``, ``run_single_train_step``);
 * with ``accumulate_grad_batches = k`` a critic update spans k real batches and the generator update
   accumulates k batches of its own.
 
@@ -29,6 +31,9 @@ from zoo.models.latent_prior import LATENT_DISTRIBUTIONS, LatentPrior, require_l
 from zoo.nets import IMAGE_NETS
 from zoo.validation import require_at_least, require_choice
 
+#: ``generator_z`` choices: fresh z for every generator update, or the last critic update's z (compare_gan)
+GENERATOR_Z = ("fresh", "critic")
+
 
 class NoiseToImageGAN(LatentPrior, AdversarialModule):
     """One generator G(z), one discriminator (critic), ``n_critic`` critic updates per generator update.
@@ -41,6 +46,9 @@ class NoiseToImageGAN(LatentPrior, AdversarialModule):
             data always gets MLPs.
         latent_distribution: the prior of z, ``normal`` (N(0, I), default) or ``uniform`` (U[-1, 1]^d, as
             Lucic et al. 2018 / compare_gan).
+        generator_z: the z of a generator update: ``fresh`` draws (default) or the ``critic`` update's (the z of
+            the last critic update before it, compare_gan). Variants whose critic update makes its fakes another
+            way (conditional ones) take ``fresh`` only; so does gradient accumulation.
         **kwargs: ``AdversarialModule``'s (image_shape, width, norms, optimizer settings, clipping, ...).
     """
 
@@ -50,13 +58,22 @@ class NoiseToImageGAN(LatentPrior, AdversarialModule):
         n_critic: int = 1,
         nets: str = "dcgan",
         latent_distribution: str = "normal",
+        generator_z: str = "fresh",
         **kwargs: Any,
     ) -> None:
         require_latent_dim(latent_dim)
+        require_choice("generator_z", generator_z, GENERATOR_Z)
+        if generator_z == "critic" and kwargs.get("accumulate_grad_batches", 1) != 1:
+            raise ValueError(
+                "generator_z='critic' reuses one critic batch's z, which gradient accumulation does not have; "
+                "use accumulate_grad_batches=1 or generator_z='fresh'."
+            )
         require_at_least("n_critic", n_critic, 1, "Use n_critic=1 to alternate one D and one G update.")
         require_choice("nets", nets, IMAGE_NETS)
         require_choice("latent_distribution", latent_distribution, LATENT_DISTRIBUTIONS)
         super().__init__(**kwargs)
+        self._critic_z: Tensor | None = None  # the z of the last critic update's fakes
+        self._reused_z: Tensor | None = None  # generator_z="critic": the z ``generate`` returns G of, in a G update
 
     # -------------------------------------------------------- variant interface
     def discriminator_loss(self, real: Tensor, fake: Tensor) -> dict[str, Tensor]:
@@ -73,9 +90,19 @@ class NoiseToImageGAN(LatentPrior, AdversarialModule):
 
     # ------------------------------------------------------------------ training
     def fake_batch(self, n: int) -> Tensor:
-        """G(z) for n fresh z, made under ``torch.no_grad()``: the critic's fakes carry no graph into G."""
+        """G(z) for n fresh z, made under ``torch.no_grad()``: the critic's fakes carry no graph into G. The z
+        is kept (``generator_z="critic"``, BEGAN's k re-evaluation)."""
+        self._critic_z = self.sample_z(n)
         with torch.no_grad():
-            return self.generate(n)
+            return self.generator(self._critic_z)
+
+    def generate(self, n: int) -> Tensor:
+        """G(z) for n fresh z; inside a generator update with ``generator_z="critic"``, G of the critic's z."""
+        if self._reused_z is None:
+            return super().generate(n)
+        if len(self._reused_z) != n:
+            raise ValueError(f"generator_z='critic': the critic update drew {len(self._reused_z)} z, not {n}.")
+        return self.generator(self._reused_z)
 
     def critic_loss(self, real: Tensor) -> dict[str, Tensor]:
         """The critic update's loss: ``discriminator_loss`` on ``real`` and a fake batch of the same size."""
@@ -100,7 +127,18 @@ class NoiseToImageGAN(LatentPrior, AdversarialModule):
     def generator_update(self, opt_g: Any, batch_size: int) -> None:
         """One generator update, accumulated over ``accumulate_grad_batches`` batches of fresh samples."""
         accumulate = self.hparams.accumulate_grad_batches
-        for i in range(accumulate):
-            g_out = self.optimizer_update(opt_g, lambda: self.generator_loss(batch_size), i == 0, i == accumulate - 1)
+        if self.hparams.get("generator_z", "fresh") == "critic":
+            if self._critic_z is None:
+                raise RuntimeError(
+                    f"generator_z='critic': {type(self).__name__}'s critic update made no fakes through fake_batch, "
+                    "so there is no z to reuse; use generator_z='fresh'."
+                )
+            self._reused_z = self._critic_z
+        try:
+            for i in range(accumulate):
+                last = i == accumulate - 1
+                g_out = self.optimizer_update(opt_g, lambda: self.generator_loss(batch_size), i == 0, last)
+        finally:
+            self._reused_z = None
         self.count_generator_update()
         self.log_losses("g", g_out)
