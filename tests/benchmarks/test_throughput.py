@@ -125,6 +125,9 @@ def test_summaries_take_the_best_repeat_and_render_the_bar_from_the_numbers():
     assert config["best_images_per_s"]["zoo"] == 130.0 and config["median_images_per_s"]["zoo"] == 120.0
     assert config["zoo_over_reference"] == pytest.approx(1.3)
     assert config["zoo_channels_last_over_reference"] == pytest.approx(1.5)
+    # paired: per-repeat ratios 1.2, 1.368, 1.5 (zoo) and 1.5, 1.474, 1.667 (channels_last); their medians
+    assert config["zoo_over_reference_paired"] == pytest.approx(130 / 95)
+    assert config["zoo_channels_last_over_reference_paired"] == pytest.approx(1.5)
     assert set(config["fraction_of_peak"]) == set(PATHS)
     assert config["fraction_of_peak"]["zoo"] == pytest.approx(10e9 * 130 / 64 / 100e9)
     bf16 = {**copy.deepcopy(config), "precision": "bf16-mixed"}
@@ -152,9 +155,11 @@ def test_summaries_take_the_best_repeat_and_render_the_bar_from_the_numbers():
     }
     text = render(result)
     assert "130 (120)" in text and "1.30x" in text and "20.3%" in text
-    assert "met (lowest 1.30x)" in text and "met (lowest 1.50x)" in text
+    assert "met (lowest 1.30x; paired, lowest 1.37x)" in text and "met (lowest 1.50x; paired, lowest 1.50x)" in text
+    assert "1.30x (1.37x)" in text
     config["images_per_s"]["zoo"] = [110.0]
     derive(config, peaks, batch_size=64)
-    assert "(default layout) >= 1.2x the reference-style loop at equal nets and precision: NOT met (lowest 1.10x)" in (
-        render(result)
+    assert (
+        "(default layout) >= 1.2x the reference-style loop at equal nets and precision: NOT met (lowest 1.10x; paired, lowest 1.10x)"
+        in (render(result))
     )
