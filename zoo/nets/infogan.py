@@ -104,6 +104,19 @@ def compare_gan_norm(norm: str, features: int, *, flat: bool = False) -> nn.Modu
     return layer
 
 
+def upsampling_layers(channels: int, norm: str) -> nn.Sequential:
+    """(128, H/4, W/4) maps -> (channels, H, W) logits: deconv 64 (4x4, stride 2) -> [norm] -> lrelu -> deconv
+    ``channels`` (4x4, stride 2). G's last layers (abstract_gan.py lines 109-114), and the decoder of compare_gan's
+    BEGAN autoencoder (BEGAN.py lines 83-89)."""
+    small, large = MAP_CHANNELS
+    return nn.Sequential(
+        nn.ConvTranspose2d(large, small, 4, 2, 1),
+        compare_gan_norm(norm, small),
+        nn.LeakyReLU(LEAK),
+        nn.ConvTranspose2d(small, channels, 4, 2, 1),
+    )
+
+
 class InfoGANGenerator(nn.Module):
     """Maps z of shape (N, latent_dim) to images in [-1, 1] of ``image_shape`` (compare_gan's ``generator``).
 
@@ -140,12 +153,7 @@ class InfoGANGenerator(nn.Module):
             compare_gan_norm(norm, map_features, flat=True),
             nn.LeakyReLU(LEAK),
         )
-        self.upsample = nn.Sequential(  # abstract_gan.py lines 109-114
-            nn.ConvTranspose2d(large, small, 4, 2, 1),
-            compare_gan_norm(norm, small),
-            nn.LeakyReLU(LEAK),
-            nn.ConvTranspose2d(small, channels, 4, 2, 1),
-        )
+        self.upsample = upsampling_layers(channels, norm)  # abstract_gan.py lines 109-114
         self.apply(init_compare_gan)
 
     def forward(self, z: Tensor) -> Tensor:
@@ -196,4 +204,4 @@ class InfoGANDiscriminator(nn.Module):
         return self.head(self.features(unit_range)).squeeze(1)
 
 
-__all__ = ["InfoGANDiscriminator", "InfoGANGenerator", "check_infogan_shape", "init_compare_gan"]
+__all__ = ["InfoGANDiscriminator", "InfoGANGenerator", "check_infogan_shape", "init_compare_gan", "upsampling_layers"]

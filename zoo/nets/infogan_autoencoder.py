@@ -29,7 +29,14 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from zoo.nets.infogan import LEAK, MAP_CHANNELS, check_infogan_shape, compare_gan_norm, init_compare_gan
+from zoo.nets.infogan import (
+    LEAK,
+    MAP_CHANNELS,
+    check_infogan_shape,
+    compare_gan_norm,
+    init_compare_gan,
+    upsampling_layers,
+)
 from zoo.validation import require_at_least
 
 #: compare_gan's code size (``linear(net, 64, scope="d_fc6")``)
@@ -69,12 +76,7 @@ class InfoGANAutoencoder(nn.Module):
             compare_gan_norm(norm, map_features, flat=True),
             nn.LeakyReLU(LEAK),
         )
-        self.decoder = nn.Sequential(  # lines 83-89; the sigmoid of line 90 is in ``decode``
-            nn.ConvTranspose2d(large, small, 4, 2, 1),
-            compare_gan_norm(norm, small),
-            nn.LeakyReLU(LEAK),
-            nn.ConvTranspose2d(small, channels, 4, 2, 1),
-        )
+        self.decoder = upsampling_layers(channels, norm)  # lines 83-89; the sigmoid of line 90 is in ``decode``
         self.apply(init_compare_gan)
 
     def encode(self, x: Tensor) -> Tensor:
