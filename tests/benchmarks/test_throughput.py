@@ -159,7 +159,5 @@ def test_summaries_take_the_best_repeat_and_render_the_bar_from_the_numbers():
     assert "1.30x (1.37x)" in text
     config["images_per_s"]["zoo"] = [110.0]
     derive(config, peaks, batch_size=64)
-    assert (
-        "(default layout) >= 1.2x the reference-style loop at equal nets and precision: NOT met (lowest 1.10x; paired, lowest 1.10x)"
-        in (render(result))
-    )
+    bar = "(default layout) >= 1.2x the reference-style loop at equal nets and precision: NOT met"
+    assert f"{bar} (lowest 1.10x; paired, lowest 1.10x)" in render(result)

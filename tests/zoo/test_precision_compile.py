@@ -92,3 +92,14 @@ def test_gradient_penalties_under_bf16_autocast_match_fp32(penalty):
     assert v32 > 0 and torch.isfinite(v16)
     assert abs(float(v16 - v32)) <= 0.05 * float(v32)
     assert float(torch.nn.functional.cosine_similarity(g16, g32, dim=0)) > 0.99
+
+
+def test_lightning_autocast_keeps_no_weight_casts_across_updates():
+    """A whole manual-optimization ``training_step`` runs inside one autocast context. With autocast's weight-cast
+    cache on, a bf16 copy of a trainable weight made before that weight's ``step()`` would be reused after it
+    (BEGAN's k pass re-scores D right after D's and G's updates; the toggle keeps other variants safe). Lightning
+    turns the cache off; this pins it, so an upgrade that turned it on fails here rather than silently."""
+    from lightning.pytorch.plugins.precision import MixedPrecision
+
+    context = MixedPrecision("bf16-mixed", "cpu").autocast_context_manager()
+    assert context._cache_enabled is False
