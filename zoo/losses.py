@@ -347,10 +347,14 @@ def began_d(real_loss: Tensor, fake_loss: Tensor, k: Tensor | float) -> Tensor:
     return real_loss - k * fake_loss
 
 
-def began_k_update(k: Tensor, real_loss: Tensor, fake_loss: Tensor, gamma: float, lambda_k: float) -> Tensor:
-    """BEGAN's proportional control: k_{t+1} = k_t + lambda_k (gamma L(x) - L(G(z_G))), kept in [0, 1]."""
+def began_k_update(
+    k: Tensor, real_loss: Tensor, fake_loss: Tensor, gamma: float, lambda_k: float, clip: bool = True
+) -> Tensor:
+    """BEGAN's proportional control: k_{t+1} = k_t + lambda_k (gamma L(x) - L(G(z_G))), kept in [0, 1] (the paper,
+    Section 3.4) unless ``clip`` is False (compare_gan's ``update_k``, which never clips)."""
     balance = gamma * real_loss.detach() - fake_loss.detach()
-    return (k.detach() + lambda_k * balance).clamp(0.0, 1.0)
+    moved = k.detach() + lambda_k * balance
+    return moved.clamp(0.0, 1.0) if clip else moved
 
 
 def began_convergence(real_loss: Tensor, fake_loss: Tensor, gamma: float) -> Tensor:

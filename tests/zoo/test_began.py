@@ -7,6 +7,7 @@ Pinned lines (``zoo/models/began.py``):
 * L_G = L(G(z_G)), fresh z_G, scored by the just-updated D, no k (Section 3.4).
 * k_{t+1} = clip(k_t + lambda_k (gamma L(x) - L(G(z_G))), 0, 1) after the D and G updates of step t, with L(x) of
   that D update and L(G(z_G)) of that G update; k_0 = 0; with n_critic > 1 once per G update (module docstring).
+  ``clip_k=False`` (compare_gan): the same move with no bounds.
 * M_global = L(x) + |gamma L(x) - L(G(z_G))| logged every step with k_{t+1} (Section 3.4.1).
 * Paper defaults: gamma = 0.5, lambda_k = 0.001, eta = 1, N_z = N_h = 64, z ~ U[-1, 1]^Nz, Adam(1e-4), no batch norm.
 * k_t is in the checkpoint: a reloaded or resumed model continues with the saved k_t exactly.
@@ -68,10 +69,10 @@ def ae_loss(v: Tensor, reconstruction: Tensor, eta: int, units: str = "data") ->
     return ((v - reconstruction).abs() ** eta).sum() / v.numel()
 
 
-def k_next(k: float, real: float, fake: float, gamma: float, lambda_k: float) -> tuple[float, float]:
-    """Section 3.4: (clipped k_{t+1}, unclipped k_t + lambda_k (gamma L(x) - L(G(z_G))))."""
+def k_next(k: float, real: float, fake: float, gamma: float, lambda_k: float, clip: bool = True) -> tuple[float, float]:
+    """Section 3.4: (k_{t+1}, clipped to [0, 1] when ``clip``; unclipped k_t + lambda_k (gamma L(x) - L(G(z_G))))."""
     raw = k + lambda_k * (gamma * real - fake)
-    return min(max(raw, 0.0), 1.0), raw
+    return (min(max(raw, 0.0), 1.0) if clip else raw), raw
 
 
 # ------------------------------------------------------------------------------------- pure functions
@@ -96,6 +97,20 @@ def test_autoencoder_loss_closed_forms():
 )
 def test_k_update_closed_form_and_clip_at_both_ends(k, real, fake, expected):
     new = losses.began_k_update(torch.tensor(k), torch.tensor(real), torch.tensor(fake), gamma=0.5, lambda_k=0.1)
+    assert float(new) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    "k, real, fake, expected",
+    [
+        (0.95, 2.0, 0.4, 1.01),  # 0.95 + 0.06: above 1, kept
+        (0.01, 2.0, 3.0, -0.19),  # 0.01 + 0.1 * (1 - 3): below 0, kept (compare_gan's update_k)
+    ],
+)
+def test_k_update_without_clip_keeps_the_unbounded_value(k, real, fake, expected):
+    new = losses.began_k_update(
+        torch.tensor(k, dtype=torch.float64), torch.tensor(real), torch.tensor(fake), 0.5, 0.1, clip=False
+    )
     assert float(new) == pytest.approx(expected)
 
 
@@ -142,6 +157,14 @@ CASES = {
         iterations=2,
     ),
     "zero-one-units": Case({"gamma": 0.5, "lambda_k": 0.05, "pixel_units": "zero_one", "eta": 2}, k0=0.4),
+    # compare_gan's update_k has no bounds: k follows the unclipped value below 0 and above 1
+    "unclipped-low": Case({"gamma": 0.0, "lambda_k": 50.0, "clip_k": False}, k0=0.5, clip="low"),
+    "unclipped-high": Case(
+        {"gamma": 0.5, "lambda_k": 1.0, "clip_k": False, "k_update": "critic_step"},
+        k0=0.5,
+        real_scale=20.0,
+        clip="high",
+    ),
 }
 
 
@@ -176,9 +199,11 @@ def rows(inputs) -> Tensor:
     return torch.cat([x.reshape(len(x), -1) for x, _ in inputs])
 
 
-def check_k(metrics: dict, ks: list, k: float, real: float, fake: float, gamma: float, lambda_k: float, where: str):
+def check_k(
+    metrics: dict, ks: list, k: float, real: float, fake: float, gamma: float, lambda_k: float, clip: bool, where: str
+):
     """k_(t+1) and M_global from L(x) = ``real`` and L(G(z)) = ``fake`` against the logged values; returns k_(t+1)."""
-    k, raw = k_next(k, real, fake, gamma, lambda_k)
+    k, raw = k_next(k, real, fake, gamma, lambda_k, clip)
     ks.append((k, raw))
     assert metrics["train/k"] == pytest.approx(k, rel=1e-9, abs=1e-12), where
     m_global = real + abs(gamma * real - fake)  # Section 3.4.1
@@ -192,6 +217,7 @@ def replay(case: Case, run: Run) -> list[tuple[float, float]]:
     eta = case.options.get("eta", 1)
     units = case.options.get("pixel_units", "data")
     per_critic_step = case.options.get("k_update") == "critic_step"
+    clip = case.options.get("clip_k", True)
     rec = run.recorder
     assert [s.net for s in rec.steps] == (["d"] * case.n_critic + ["g"]) * case.iterations, "D, then G, per step t"
     assert run.sampler.calls == [BATCH] * len(rec.steps), "one fresh minibatch of z per D update and per G update"
@@ -251,14 +277,14 @@ def replay(case: Case, run: Run) -> list[tuple[float, float]]:
             assert rec.metrics[b]["train/g_loss"] == pytest.approx(fake_loss, rel=1e-9, abs=1e-12), where
             G = sgd_step(G, g_loss, LR_G)
             if not per_critic_step:
-                k = check_k(rec.metrics[b], ks, k, real_loss, fake_loss, gamma, lambda_k, f"{where}: k_(t+1)")
+                k = check_k(rec.metrics[b], ks, k, real_loss, fake_loss, gamma, lambda_k, clip, f"{where}: k_(t+1)")
         if per_critic_step:  # compare_gan: after every step, L(x) and L(G(z_D)) of the updated nets
             with torch.no_grad():
                 real_now = float(ae_loss(real, autoencode(run, D, real), eta, units))
                 fake_x = functional_call(run.g_net, G, (z_d,))
                 fake_now = float(ae_loss(fake_x, autoencode(run, D, fake_x), eta, units))
             previous = (real, fake_x)
-            k = check_k(rec.metrics[b], ks, k, real_now, fake_now, gamma, lambda_k, f"step {b + 1}: k after it")
+            k = check_k(rec.metrics[b], ks, k, real_now, fake_now, gamma, lambda_k, clip, f"step {b + 1}: k after it")
         assert_params_close(rec.batch_end[b]["d"], D, f"D after batch {b + 1}")
         assert_params_close(rec.batch_end[b]["g"], G, f"G after batch {b + 1}")
     assert float(run.model.k) == pytest.approx(k, rel=1e-9, abs=1e-12)
@@ -277,7 +303,10 @@ def test_steps_are_the_papers_updates(case_id, tmp_path):
     elif case.k0 > 0:
         assert all(0.0 < r < 1.0 for r in raws), raws
         assert max(abs(r - case.k0) for r in raws) > 1e-3, f"k barely moved, the case pins too little: {raws}"
-    assert all(0.0 <= k <= 1.0 for k, _ in ks)
+    if case.options.get("clip_k", True):
+        assert all(0.0 <= k <= 1.0 for k, _ in ks)
+    else:
+        assert [k for k, _ in ks] == [raw for _, raw in ks], "clip_k=False: k must follow the unclipped value"
 
 
 def test_k_stays_in_the_unit_interval_on_a_long_run(tmp_path):
@@ -355,7 +384,7 @@ def test_latent_codes_are_uniform_on_the_cube():
 @pytest.mark.parametrize(
     "bad, match",
     [({"gamma": 1.5}, "gamma"), ({"gamma": -0.1}, "gamma"), ({"lambda_k": -1e-3}, "lambda_k")]
-    + [({"eta": 3}, "eta"), ({"code_dim": 0}, "code_dim")],
+    + [({"eta": 3}, "eta"), ({"code_dim": 0}, "code_dim"), ({"clip_k": "no"}, "clip_k")],
 )
 def test_bad_hyperparameters_are_refused(bad, match):
     with pytest.raises(ValueError, match=match):

@@ -36,13 +36,14 @@ Departures from the paper:
 * Adam's betas are not given by the paper: Adam's own defaults (0.9, 0.999).
 
 compare_gan's BEGAN (Lucic et al. 2018, ``compare_gan/src/gans/BEGAN.py``; ``configs/began/fashion_mnist_lucic.yaml``)
-differs in three ways, each an option: its D is an autoencoder of the InfoGAN-style parts (``nets="infogan"``,
+differs in four ways, each an option: its D is an autoencoder of the InfoGAN-style parts (``nets="infogan"``,
 ``zoo.nets.infogan_autoencoder``); it measures L on pixels in [0, 1] (``pixel_units="zero_one"``: half the zoo's
 [-1, 1] error for eta = 1); and its ``after_training_step_hook`` moves k after *every* D update, from L(x) and
 L(G(z_D)) re-evaluated by the updated nets on that step's real batch and z_D, after the G update on steps that have
 one (``k_update="critic_step"``; both nets in training mode, so G's batch-norm statistics see that pass too, as in
-compare_gan). With n_critic = 5 that moves k five times as often as once per G update. compare_gan does not clip k;
-the zoo keeps it in [0, 1] either way.
+compare_gan). With n_critic = 5 that moves k five times as often as once per G update. And compare_gan does not clip
+k (its ``update_k`` adds lambda_k (gamma L(x) - L(G(z))) with no bounds): ``clip_k=False``. A negative k makes D lower
+the reconstruction error of the fakes too (L_D = L(x) + |k| L(G(z_D))).
 """
 
 from __future__ import annotations
@@ -79,6 +80,8 @@ class BEGAN(NoiseToImageGAN):
             two updates minimized) or ``critic_step`` (compare_gan's ``after_training_step_hook``: after every D
             update, and after the G update on steps that have one, from L(x) and L(G(z_D)) re-evaluated by the
             updated nets on that step's real batch and z_D, both nets in training mode).
+        clip_k: keep k in [0, 1] after every move (the paper, Section 3.4); ``False``: k is unbounded, as in
+            compare_gan (Lucic et al. 2018), and may go negative.
         **kwargs: ``NoiseToImageGAN``'s (latent_dim, n_critic, nets, latent_distribution, width, norms, optimizer).
     """
 
@@ -90,6 +93,7 @@ class BEGAN(NoiseToImageGAN):
         code_dim: int = 64,
         pixel_units: str = "data",
         k_update: str = "generator_step",
+        clip_k: bool = True,
         latent_dim: int = 64,
         latent_distribution: str = "uniform",
         lr: float = 1e-4,
@@ -105,6 +109,8 @@ class BEGAN(NoiseToImageGAN):
         require_at_least("code_dim", code_dim, 1, "The autoencoder needs a code of at least one dimension.")
         check_pixel_units(pixel_units)
         require_choice("k_update", k_update, K_UPDATES)
+        if not isinstance(clip_k, bool):
+            raise ValueError(f"clip_k must be True or False, got {clip_k!r}; True keeps k in [0, 1] as the paper does.")
         super().__init__(
             latent_dim=latent_dim, latent_distribution=latent_distribution, lr=lr, betas=betas, d_norm=d_norm, **kwargs
         )
@@ -177,12 +183,14 @@ class BEGAN(NoiseToImageGAN):
 
     # ------------------------------------------------------------------------------------------------
     def equilibrium_update(self, real_loss: Tensor, fake_loss: Tensor) -> None:
-        """k_{t+1} = clip(k_t + lambda_k (gamma L(x) - L(G(z))), 0, 1) from this step's L(x) and L(G(z)) (averaged
-        over ranks first); logs k_{t+1} and M_global = L(x) + |gamma L(x) - L(G(z))|."""
+        """k_{t+1} = clip(k_t + lambda_k (gamma L(x) - L(G(z))), 0, 1) (no clip with ``clip_k=False``) from this
+        step's L(x) and L(G(z)) (averaged over ranks first); logs k_{t+1} and
+        M_global = L(x) + |gamma L(x) - L(G(z))|."""
         hp = self.hparams
         real_loss = self._mean_over_ranks(real_loss)
         fake_loss = self._mean_over_ranks(fake_loss)
-        self.k.copy_(losses.began_k_update(self.k, real_loss, fake_loss, hp.gamma, hp.lambda_k))
+        clip = hp.get("clip_k", True)
+        self.k.copy_(losses.began_k_update(self.k, real_loss, fake_loss, hp.gamma, hp.lambda_k, clip))
         logged = {
             "train/k": self.k.detach().clone(),
             "train/m_global": losses.began_convergence(real_loss, fake_loss, hp.gamma),
