@@ -173,7 +173,13 @@ def render(results_dir: Path) -> str:
         cells = " | ".join(f"{s[m]['fid']:.3f}" for m in MODES)
         t = r["table_cell"]
         table = " / ".join("–" if t.get(k) is None else f"{t[k]:.3f}" for k in ("fid", "ema_fid"))
-        lines.append(f"| {r['cell']} | {cells} | {table} |")
+        mark = " (*)" if r["resolved"]["model"]["init_args"].get("ema_bn") == "recompute" else ""
+        lines.append(f"| {r['cell']}{mark} | {cells} | {table} |")
+    lines += [
+        "",
+        "(*) A cell trained with `ema_bn: recompute`: sampling the EMA recomputes its statistics, so its `copied`",
+        "column is the model's own sampling path (recomputed) and equals the `recomputed` column.",
+    ]
     lines += ["", "KID in the same order:", ""]
     for path in sorted(results_dir.glob("*.json")):
         r = json.loads(path.read_text())
