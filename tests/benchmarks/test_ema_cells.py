@@ -44,13 +44,17 @@ def test_a_cell_scores_both_weights_and_records_which(tmp_path, fashion_dir):
 def test_the_fashion_tricks_spec_resolves(tmp_path):
     spec = load_spec(ROOT / "benchmarks" / "tables" / "fashion_tricks.yaml")
     cells = {c["cell"]: c["resolved"] for c in plan(spec, tmp_path, None)}
-    assert len(cells) == 7 * 3
+    assert len(cells) == 8 * 3
     for row in ("gan_ns_ema", "gan_ns_ema_rbn", "wgan_gp_ema"):
         resolved = cells[f"{row}-s1"]
         assert resolved["model"]["init_args"]["ema_decay"] == 0.999 and resolved["evaluation"]["ema"] is True
     # the recomputed-statistics row trains exactly as gan_ns_ema; only how its EMA samples differs
     copied, recomputed = (cells[f"{row}-s1"]["model"]["init_args"] for row in ("gan_ns_ema", "gan_ns_ema_rbn"))
     assert recomputed.pop("ema_bn") == "recompute" and "ema_bn" not in copied and recomputed == copied
+    # the decay-0.99 row: the same training again, a shorter average
+    shorter = dict(cells["gan_ns_ema99_rbn-s1"]["model"]["init_args"])
+    assert shorter.pop("ema_decay") == 0.99 and shorter.pop("ema_bn") == "recompute"
+    assert shorter == {k: v for k, v in copied.items() if k != "ema_decay"}
     assert cells["wgan_gp_ema-s0"]["budget"] == {"g_steps": 1000}
     for n in (1000, 5000):
         plain, augmented = cells[f"gan_ns_sub{n}-s2"], cells[f"gan_ns_sub{n}_da-s2"]
