@@ -44,7 +44,7 @@ def test_a_cell_scores_both_weights_and_records_which(tmp_path, fashion_dir):
 def test_the_fashion_tricks_spec_resolves(tmp_path):
     spec = load_spec(ROOT / "benchmarks" / "tables" / "fashion_tricks.yaml")
     cells = {c["cell"]: c["resolved"] for c in plan(spec, tmp_path, None)}
-    assert len(cells) == 8 * 3
+    assert len(cells) == 9 * 3
     for row in ("gan_ns_ema", "gan_ns_ema_rbn", "wgan_gp_ema"):
         resolved = cells[f"{row}-s1"]
         assert resolved["model"]["init_args"]["ema_decay"] == 0.999 and resolved["evaluation"]["ema"] is True
@@ -62,3 +62,6 @@ def test_the_fashion_tricks_spec_resolves(tmp_path):
         assert "diffaugment" not in plain["model"]["init_args"]
         assert augmented["model"]["init_args"]["diffaugment"] == "color,translation,cutout"
         assert "ema" not in plain["evaluation"]
+    milder = cells["gan_ns_sub1000_da_translation-s0"]
+    assert milder["model"]["init_args"]["diffaugment"] == "translation"
+    assert milder["data"] == cells["gan_ns_sub1000-s0"]["data"]
