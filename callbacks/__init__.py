@@ -2,6 +2,7 @@
 ``generate(n)`` / ``generator`` / ``sample_z`` and to data through the datamodule."""
 
 from callbacks.checkpoint import ZooCheckpoint
+from callbacks.discriminator_overfitting import DiscriminatorOverfitting
 from callbacks.divergence import DivergenceGuard, TrainingDivergedError
 from callbacks.generator_snapshots import GeneratorSnapshots, load_snapshot
 from callbacks.metrics import GenerativeMetrics
@@ -11,6 +12,7 @@ from callbacks.summary import TrainingSummary
 from callbacks.toy_metrics import ToyModeMetrics, mode_metrics
 
 __all__ = [
+    "DiscriminatorOverfitting",
     "GeneratorSnapshots",
     "load_snapshot",
     "DivergenceGuard",
