@@ -114,17 +114,14 @@ class DiscriminatorOverfitting(L.Callback):
             )
         if self.train_images is None or self.held_out_images is None:
             data = trainer.datamodule
-            if data is None or not hasattr(data, "split"):
+            if data is None or not hasattr(data, "real_samples") or not hasattr(data, "split"):
                 raise ValueError(
                     "DiscriminatorOverfitting takes its images from an ImageDataModule (its train and test splits); "
                     "this run has none: pass train_images= and held_out_images= (N, C, H, W) in [-1, 1]."
                 )
-            from datamodules.base import to_unit_range
-
-            if self.train_images is None:
-                self.train_images = to_unit_range(data.split("train")[0][: self.n].clone())
-            if self.held_out_images is None:
-                self.held_out_images = to_unit_range(data.split("test")[0][: self.n].clone())
+            for attribute, split in (("train_images", "train"), ("held_out_images", "test")):
+                if getattr(self, attribute) is None:
+                    setattr(self, attribute, data.real_samples(split, min(self.n, len(data.split(split)[0]))))
         n = min(len(self.train_images), len(self.held_out_images), self.n)
         self.train_images, self.held_out_images = self.train_images[:n], self.held_out_images[:n]
 
