@@ -28,4 +28,19 @@ def test_the_probe_traces_the_run_the_table_reports(tmp_path):
     assert probe["probe"] == {"every_d_steps": 5, "n_per_set": 100, "batch_size": 16}  # n cut to the subset
     assert probe["protocol"]["git_sha"] and all(-1.0 <= t["r_t"] <= 1.0 for t in probe["trace"])
     text = (results / "overfit_probe.md").read_text()
-    assert "| tiny / gan-s0 | 12 | 100 |" in text and "| True |" in text
+    assert "| tiny / gan-s0 | 12 | 100 |" in text and "| yes |" in text
+
+
+def test_a_probe_that_does_not_reproduce_its_cell_says_whether_the_hardware_differed(tmp_path):
+    from benchmarks.overfit_probe import reproduction
+
+    (tmp_path / "t").mkdir()
+    cell = {"protocol": {"hardware": {"torch_threads": 2, "cpu_capability": "AVX512", "cpu_model": "AMD EPYC"}}}
+    (tmp_path / "t" / "c-s0.json").write_text(json.dumps(cell))
+    probe = {"table": "t", "cell": "c-s0", "reproduces_table_cell": False}
+    probe["protocol"] = {"hardware": {"torch_threads": 1, "cpu_capability": "AVX512", "cpu_model": "AMD EPYC"}}
+    assert reproduction(probe, tmp_path) == "no: table cell vs probe torch_threads 2 vs 1"
+    probe["protocol"]["hardware"]["torch_threads"] = 2  # same kernels, same threads, different numbers: a bug
+    assert reproduction(probe, tmp_path) == "**NO, on the same hardware**"
+    assert reproduction({**probe, "reproduces_table_cell": True}, tmp_path) == "yes"
+    assert reproduction({**probe, "reproduces_table_cell": None}, tmp_path) == "table cell not run"
