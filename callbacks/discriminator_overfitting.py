@@ -67,6 +67,12 @@ def scores_in_batches(discriminator: nn.Module, images: Tensor, batch_size: int,
     """D's output, one score per image, in batches of ``batch_size`` after reseeding the RNG with ``seed``."""
     torch.manual_seed(seed)
     out = [discriminator(images[i : i + batch_size]) for i in range(0, len(images), batch_size)]
+    if not all(isinstance(o, Tensor) for o in out):
+        raise ValueError(
+            f"DiscriminatorOverfitting needs one score per image, but the discriminator returns "
+            f"{type(out[0]).__name__} (several heads, as InfoGAN's D and Q?). Use it with variants whose discriminator "
+            "outputs a score (GAN, LSGAN, WGAN, WGAN-GP, hinge, SNGAN, DRAGAN, f-GAN)."
+        )
     scores = torch.cat([o.reshape(len(o), -1) for o in out])
     if scores.shape[1] != 1:
         raise ValueError(
@@ -84,7 +90,8 @@ class DiscriminatorOverfitting(L.Callback):
         every: measure after every ``every``-th D update (and at the end of training).
         n: images per set (training, held-out, fake). The first ``n`` of the datamodule's ``train`` split (its
             ``subset`` when it has one) and of its ``test`` split, unless the images are given.
-        batch_size: images per D call (the training batch size, so batch norm sees batches of the same size).
+        batch_size: images per D call; ``None``: the datamodule's ``batch_size`` (the training batch size, so batch
+            norm sees batches of the size it trains on), 64 without one.
         seed: seeds z of the fakes and the augmentation draws of every measurement.
         train_images, held_out_images: (N, C, H, W) in [-1, 1]; by default taken from the datamodule.
     """
@@ -93,16 +100,17 @@ class DiscriminatorOverfitting(L.Callback):
         self,
         every: int = 100,
         n: int = 1000,
-        batch_size: int = 64,
+        batch_size: int | None = None,
         seed: int = 0,
         train_images: Tensor | None = None,
         held_out_images: Tensor | None = None,
     ) -> None:
         super().__init__()
-        for name, value in (("every", every), ("n", n), ("batch_size", batch_size)):
+        for name, value in (("every", every), ("n", n), ("batch_size", 1 if batch_size is None else batch_size)):
             if int(value) < 1:
                 raise ValueError(f"DiscriminatorOverfitting: {name} must be >= 1, got {value}.")
-        self.every, self.n, self.batch_size, self.seed = int(every), int(n), int(batch_size), int(seed)
+        self.every, self.n, self.seed = int(every), int(n), int(seed)
+        self.batch_size = None if batch_size is None else int(batch_size)
         self.train_images, self.held_out_images = train_images, held_out_images
         self.history: list[dict[str, float]] = []
 
@@ -112,8 +120,15 @@ class DiscriminatorOverfitting(L.Callback):
                 f"DiscriminatorOverfitting measures a model with one `discriminator` and a latent prior "
                 f"(`sample_z`); {type(pl_module).__name__} has not both."
             )
+        if getattr(pl_module, "label_kind", None) == "class":
+            raise ValueError(
+                f"DiscriminatorOverfitting scores D(x); {type(pl_module).__name__}'s discriminator also takes the "
+                "class (D(x, y)), which this callback does not feed. Use it with an unconditional variant."
+            )
+        data = trainer.datamodule
+        if self.batch_size is None:
+            self.batch_size = int(getattr(data, "batch_size", 64))
         if self.train_images is None or self.held_out_images is None:
-            data = trainer.datamodule
             if data is None or not hasattr(data, "real_samples") or not hasattr(data, "split"):
                 raise ValueError(
                     "DiscriminatorOverfitting takes its images from an ImageDataModule (its train and test splits); "
@@ -140,6 +155,7 @@ class DiscriminatorOverfitting(L.Callback):
         if self.history and self.history[-1]["d_steps"] == d_steps:
             return None
         device = pl_module.device
+        batch = self.batch_size or 64
         discriminator = copy.deepcopy(pl_module.discriminator).train()
         generator = copy.deepcopy(pl_module.generator).train()
         train_images = self.train_images.to(device)
@@ -147,10 +163,8 @@ class DiscriminatorOverfitting(L.Callback):
         with torch.no_grad(), torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
             torch.manual_seed(self.seed)
             z = pl_module.sample_z(len(train_images))
-            fakes = torch.cat([generator(z[i : i + self.batch_size]) for i in range(0, len(z), self.batch_size)])
-            scores = [
-                scores_in_batches(discriminator, x, self.batch_size, self.seed) for x in (train_images, held_out, fakes)
-            ]
+            fakes = torch.cat([generator(z[i : i + batch]) for i in range(0, len(z), batch)])
+            scores = [scores_in_batches(discriminator, x, batch, self.seed) for x in (train_images, held_out, fakes)]
         row = {
             "d_steps": d_steps,
             "g_steps": int(getattr(pl_module, "g_steps", 0)),

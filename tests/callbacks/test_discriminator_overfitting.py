@@ -142,14 +142,22 @@ def train(tmp_path, fashion_dir, callbacks=(), **model_kwargs):
 @pytest.mark.parametrize("diffaugment", [None, "translation"])
 def test_a_run_with_the_callback_trains_bit_identically_and_logs_every_measurement(tmp_path, fashion_dir, diffaugment):
     plain = train(tmp_path / "plain", fashion_dir, diffaugment=diffaugment)
-    callback = DiscriminatorOverfitting(every=2, n=16, batch_size=8)
+    callback = DiscriminatorOverfitting(every=2, n=16)
     probed = train(tmp_path / "probed", fashion_dir, [callback], diffaugment=diffaugment)
     assert [h["d_steps"] for h in callback.history] == [2, 4, 6]
+    assert callback.batch_size == 8  # the datamodule's, as D trains on
     assert len(callback.train_images) == 16 and not torch.equal(callback.train_images, callback.held_out_images)
     for a, b in ((plain.generator, probed.generator), (plain.discriminator, probed.discriminator)):
         sa, sb = a.state_dict(), b.state_dict()
         assert all(torch.equal(sa[k], sb[k]) for k in sa)
     assert {"overfit/r_v", "overfit/r_t"} <= set(probed.trainer.callback_metrics)
+
+
+class TwoHeads(nn.Module):
+    """A discriminator with a second head (InfoGAN's D and Q)."""
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return x.mean(dim=(1, 2, 3)), x
 
 
 def test_errors_name_the_fix(tmp_path, fashion_dir):
@@ -158,6 +166,12 @@ def test_errors_name_the_fix(tmp_path, fashion_dir):
     autoencoder = nn.Sequential(nn.Identity())  # returns the image: many values per image
     with pytest.raises(ValueError, match="one score per image.*BEGAN or EBGAN"):
         measured(autoencoder, images(8, 0), images(8, 1))
+    with pytest.raises(ValueError, match="several heads"):
+        measured(TwoHeads(), images(8, 0), images(8, 1))
+    with pytest.raises(ValueError, match=r"also takes the class \(D\(x, y\)\)"):
+        tiny_trainer(tmp_path, max_steps=1, callbacks=[DiscriminatorOverfitting()]).fit(
+            tiny_model("CGAN"), tiny_data("CGAN", fashion_dir)
+        )
     model = tiny_model("GAN", image_shape=(1, 28, 28))
     trainer = tiny_trainer(tmp_path, max_steps=1, callbacks=[DiscriminatorOverfitting()])
     batch = (torch.zeros(8, 1, 28, 28), torch.zeros(8, dtype=torch.long))
