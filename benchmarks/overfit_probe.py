@@ -14,7 +14,7 @@ seed) with ``callbacks.DiscriminatorOverfitting`` attached (it leaves training b
 trained generator with the cell's own evaluation block. The final metrics must equal the table cell's (when it
 has been run): the JSON records both, so the trace belongs to the run the table reports.
 
-Writes ``<results>/overfit_probe/<cell>.json`` (with the protocol) and ``<results>/overfit_probe.md``.
+Writes ``<results>/overfit_probe/<table>--<cell>.json`` (with the protocol) and ``<results>/overfit_probe.md``.
 """
 
 from __future__ import annotations
