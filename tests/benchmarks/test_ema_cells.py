@@ -44,7 +44,7 @@ def test_a_cell_scores_both_weights_and_records_which(tmp_path, fashion_dir):
 def test_the_fashion_tricks_spec_resolves(tmp_path):
     spec = load_spec(ROOT / "benchmarks" / "tables" / "fashion_tricks.yaml")
     cells = {c["cell"]: c["resolved"] for c in plan(spec, tmp_path, None)}
-    assert len(cells) == 9 * 3
+    assert len(cells) == 11 * 3
     for row in ("gan_ns_ema", "gan_ns_ema_rbn", "wgan_gp_ema"):
         resolved = cells[f"{row}-s1"]
         assert resolved["model"]["init_args"]["ema_decay"] == 0.999 and resolved["evaluation"]["ema"] is True
@@ -56,7 +56,7 @@ def test_the_fashion_tricks_spec_resolves(tmp_path):
     assert shorter.pop("ema_decay") == 0.99 and shorter.pop("ema_bn") == "recompute"
     assert shorter == {k: v for k, v in copied.items() if k != "ema_decay"}
     assert cells["wgan_gp_ema-s0"]["budget"] == {"g_steps": 1000}
-    for n in (1000, 5000):
+    for n in (100, 1000, 5000):
         plain, augmented = cells[f"gan_ns_sub{n}-s2"], cells[f"gan_ns_sub{n}_da-s2"]
         assert plain["data"]["init_args"]["subset"] == augmented["data"]["init_args"]["subset"] == n
         assert "diffaugment" not in plain["model"]["init_args"]
