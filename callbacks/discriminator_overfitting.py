@@ -18,7 +18,8 @@ held-out images and ``n`` fakes G(z) of fixed z with *copies* of the nets in the
 normalizes with batch statistics in batches of ``batch_size`` as in a training step, and DiffAugment's T (when the
 model has one) transforms each set with the same draws (the RNG is reseeded before each), as D sees images in
 training. The model's nets, buffers and RNG streams are untouched, so a run with the callback trains what it
-trains without it. Each measurement is appended to ``history`` and, during training, logged (``overfit/r_v``, ...).
+trains without it. Each measurement is appended to ``history`` (saved in checkpoints, so a resumed run keeps the
+measurements before the stop) and, during training, logged (``overfit/r_v``, ...).
 """
 
 from __future__ import annotations
@@ -113,6 +114,17 @@ class DiscriminatorOverfitting(L.Callback):
         self.batch_size = None if batch_size is None else int(batch_size)
         self.train_images, self.held_out_images = train_images, held_out_images
         self.history: list[dict[str, float]] = []
+
+    @property
+    def state_key(self) -> str:
+        return self._generate_state_key(every=self.every, n=self.n, seed=self.seed)
+
+    def state_dict(self) -> dict[str, Any]:
+        """The measurements so far: checkpoints carry them, so a resumed run's ``history`` is the whole run's."""
+        return {"history": [dict(row) for row in self.history]}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.history = [dict(row) for row in state_dict.get("history", [])]
 
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if not hasattr(pl_module, "discriminator") or not hasattr(pl_module, "sample_z"):

@@ -177,3 +177,21 @@ def test_errors_name_the_fix(tmp_path, fashion_dir):
     batch = (torch.zeros(8, 1, 28, 28), torch.zeros(8, dtype=torch.long))
     with pytest.raises(ValueError, match="pass train_images= and held_out_images="):
         trainer.fit(model, train_dataloaders=[batch])
+
+
+def test_a_resumed_run_keeps_the_measurements_before_the_stop(tmp_path, fashion_dir):
+    from callbacks.checkpoint import ZooCheckpoint
+
+    def fit(root, max_steps, ckpt_path=None):
+        L.seed_everything(0, verbose=False)
+        callback = DiscriminatorOverfitting(every=1, n=16)
+        callbacks = [callback, ZooCheckpoint(every_n_train_steps=2, dirpath=str(root / "ckpt"))]
+        trainer = tiny_trainer(root, max_steps=max_steps, enable_checkpointing=True, callbacks=callbacks)
+        trainer.fit(tiny_model("GAN"), tiny_data("GAN", fashion_dir), ckpt_path=ckpt_path)
+        return callback.history
+
+    whole = fit(tmp_path / "whole", 12)
+    fit(tmp_path / "cut", 6)  # stops at D step 3 and saves last.ckpt with the 3 measurements
+    resumed = fit(tmp_path / "cut", 12, ckpt_path=str(tmp_path / "cut" / "ckpt" / "last.ckpt"))
+    assert [row["d_steps"] for row in whole] == [1, 2, 3, 4, 5, 6]
+    assert resumed == whole  # the rows before the stop restored, the rows after it measured as uninterrupted
