@@ -39,10 +39,8 @@ def probe_cell(spec_path: str, cell_id: str, every: int, n: int, results_root: P
     from callbacks.discriminator_overfitting import DiscriminatorOverfitting
 
     spec, resolved = resolve_named_cell(spec_path, cell_id, results_root)
-    batch_size = int(resolved["data"].get("init_args", {}).get("batch_size", 64))
-    subset = resolved["data"].get("init_args", {}).get("subset")
-    n = min(n, int(subset)) if subset else n
-    callback = DiscriminatorOverfitting(every=every, n=n, batch_size=batch_size, seed=0)
+    # n is cut to the training set's size, the batch size is the datamodule's (the callback's defaults)
+    callback = DiscriminatorOverfitting(every=every, n=n, seed=0)
     run_protocol = protocol(command=" ".join(["python -m benchmarks.overfit_probe", *sys.argv[1:]]))
     start = time.perf_counter()
     model, data, training = train_cell(resolved, extra_callbacks=[callback])
@@ -56,7 +54,7 @@ def probe_cell(spec_path: str, cell_id: str, every: int, n: int, results_root: P
         "cell": cell_id,
         "resolved": resolved,
         "training": training,
-        "probe": {"every_d_steps": every, "n_per_set": len(callback.train_images), "batch_size": batch_size},
+        "probe": {"every_d_steps": every, "n_per_set": len(callback.train_images), "batch_size": callback.batch_size},
         "trace": callback.history,
         "metrics": metrics,
         "evaluation": {k: v for k, v in evaluation.items() if k != "timings_s"},

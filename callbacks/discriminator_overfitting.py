@@ -32,6 +32,9 @@ import lightning as L
 import torch
 from torch import Tensor, nn
 
+from zoo.sampling import fixed_z
+from zoo.validation import require_at_least
+
 #: the values of one measurement besides the step counters
 MEASURES = (
     "d_train",
@@ -108,8 +111,7 @@ class DiscriminatorOverfitting(L.Callback):
     ) -> None:
         super().__init__()
         for name, value in (("every", every), ("n", n), ("batch_size", 1 if batch_size is None else batch_size)):
-            if int(value) < 1:
-                raise ValueError(f"DiscriminatorOverfitting: {name} must be >= 1, got {value}.")
+            require_at_least(f"DiscriminatorOverfitting: {name}", value, 1)
         self.every, self.n, self.seed = int(every), int(n), int(seed)
         self.batch_size = None if batch_size is None else int(batch_size)
         self.train_images, self.held_out_images = train_images, held_out_images
@@ -173,8 +175,7 @@ class DiscriminatorOverfitting(L.Callback):
         train_images = self.train_images.to(device)
         held_out = self.held_out_images.to(device)
         with torch.no_grad(), torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-            torch.manual_seed(self.seed)
-            z = pl_module.sample_z(len(train_images))
+            z = fixed_z(pl_module, len(train_images), self.seed)
             fakes = torch.cat([generator(z[i : i + batch]) for i in range(0, len(z), batch)])
             scores = [scores_in_batches(discriminator, x, batch, self.seed) for x in (train_images, held_out, fakes)]
         row = {

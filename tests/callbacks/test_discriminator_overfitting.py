@@ -76,8 +76,8 @@ class FakeModule(nn.Module):
     def device(self) -> torch.device:
         return torch.device("cpu")
 
-    def sample_z(self, n: int) -> torch.Tensor:
-        return torch.randn(n, self.latent_dim)
+    def sample_z(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        return torch.randn(n, self.latent_dim, generator=generator)
 
 
 def images(n: int, seed: int) -> torch.Tensor:
