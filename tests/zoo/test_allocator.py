@@ -29,7 +29,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 #: a training step's pattern in small: four 24 MB buffers made, filled and freed together (measured first: how
 #: glibc's adaptive thresholds respond depends on the process's history), then a tiny GAN trained a few steps,
-#: its weights hashed
+#: its weights hashed. Faults are counted per step over 21 steps. With the setting on, the test reads the median:
+#: on a loaded machine the kernel now and then takes pages back (or splits a huge page) and a few steps fault
+#: more (the mean of 20 once read 293 on CI, where the median reads 0); without it, the mean (glibc's adaptive
+#: threshold lets some steps reuse memory, so single steps read 0 and the median may too)
 PROBE = r"""
 import hashlib, json, resource, sys
 import torch
@@ -43,10 +46,12 @@ def step():
 
 for _ in range(3):
     step()
-before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-for _ in range(20):
+per_step = []
+for _ in range(21):
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     step()
-faults = (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 20
+    per_step.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+faults = {"mean": sum(per_step) / len(per_step), "median": sorted(per_step)[len(per_step) // 2]}
 
 import lightning as L
 from zoo import GAN
@@ -58,7 +63,7 @@ L.Trainer(accelerator="cpu", max_steps=8, logger=False, enable_checkpointing=Fal
 digest = hashlib.sha256()
 for name, tensor in sorted(model.state_dict().items()):
     digest.update(name.encode()); digest.update(tensor.detach().contiguous().numpy().tobytes())
-print(json.dumps({"faults_per_step": faults, "weights": digest.hexdigest()}))
+print(json.dumps({"faults_per_step": faults, "per_step": per_step, "weights": digest.hexdigest()}))
 """
 
 
@@ -78,8 +83,8 @@ def test_freed_memory_stays_in_the_process_and_the_numbers_do_not_change():
     default, kept = probe("default"), probe("keep")
     # glibc's defaults give the 96 MB back after every step and fault it in again: 4 x 24 MB / 4 KiB = 23,438
     # pages, about half of them measured here at the least; kept, the pages are reused
-    assert default["faults_per_step"] > 5000, default
-    assert kept["faults_per_step"] < 200, kept
+    assert default["faults_per_step"]["mean"] > 5000, default
+    assert kept["faults_per_step"]["median"] < 200, kept
     assert kept["weights"] == default["weights"]  # where memory comes from changes no number
 
 
