@@ -25,6 +25,7 @@ from pathlib import Path
 import torch
 
 from benchmarks.inception_speed import inception_speed, render_inception_speed
+from benchmarks.protocol import hardware
 from datamodules.fashion_mnist import DEBIAN_DIR, FashionMNISTData
 from zoo import GAN
 from zoo.allocator import keep_freed_memory_unless_opted_out
@@ -44,6 +45,8 @@ def git_sha() -> str | None:
 
 
 def render(result: dict) -> str:
+    if "timing_s" not in result:  # only the Inception section was run (``--inception N`` into a new file)
+        return render_inception_only(result["inception_cpu"])
     p, t = result["protocol"], result["timing_s"]
     lines = [
         "# Metrics benchmark: FID + KID + IS, 10k fake vs 10k real (fashion-domain extractor)",
@@ -64,6 +67,20 @@ def render(result: dict) -> str:
     ]
     if "inception_cpu" in result:
         lines += render_inception_speed(result["inception_cpu"])
+    return "\n".join(lines)
+
+
+def render_inception_only(section: dict) -> str:
+    """The page of a result that holds only the Inception-speed section (e.g. a second machine's)."""
+    hw = section.get("hardware", {})
+    lines = [
+        f"# Inception-v3 extraction speed, CPU: {hw.get('cpu_model', section['processor'])}",
+        "",
+        f"Command: `{section['command']}`; git {section['git_sha']}; wall time {section['wall_time_s']} s; "
+        f"load average (1 min) {section['load_average_1m']}; bf16 units {hw.get('cpu_bf16_units', 'not recorded')}.",
+        "",
+        *render_inception_speed(section),
+    ]
     return "\n".join(lines)
 
 
@@ -150,12 +167,12 @@ def inception_section(args: argparse.Namespace) -> dict:
         load_average_1m=round(os.getloadavg()[0], 2),
         wall_time_s=round(time.perf_counter() - start, 1),
         git_sha=git_sha(),
+        hardware=hardware(),
     )
     result["inception_cpu"] = section
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
-    if "timing_s" in result:
-        out.with_suffix(".md").write_text(render(result))
+    out.with_suffix(".md").write_text(render(result))
     print("\n".join(render_inception_speed(section)))
     return result
 
