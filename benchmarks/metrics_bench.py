@@ -137,13 +137,7 @@ def main(argv: list[str] | None = None) -> dict:
         "values": values,
         "target_s": 20,
         "git_sha": git_sha(),
-        "hardware": {
-            "platform": platform.platform(),
-            "processor": platform.processor(),
-            "cpu_count": os.cpu_count(),
-            "torch_threads": torch.get_num_threads(),
-            "load_average_1m": round(os.getloadavg()[0], 2),
-        },
+        "hardware": {**hardware(), "load_average_1m": round(os.getloadavg()[0], 2)},
     }
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
