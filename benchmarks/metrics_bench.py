@@ -14,9 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,7 +23,7 @@ from pathlib import Path
 import torch
 
 from benchmarks.inception_speed import inception_speed, render_inception_speed
-from benchmarks.protocol import hardware
+from benchmarks.protocol import git_sha, hardware
 from datamodules.fashion_mnist import DEBIAN_DIR, FashionMNISTData
 from zoo import GAN
 from zoo.allocator import keep_freed_memory_unless_opted_out
@@ -35,13 +33,6 @@ from zoo.metrics.real_stats import RealStatsCache
 from zoo.metrics.settings import MetricSettings
 
 RESULTS = Path(__file__).resolve().parent / "results"
-
-
-def git_sha() -> str | None:
-    try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
 
 
 def render(result: dict) -> str:
@@ -72,12 +63,12 @@ def render(result: dict) -> str:
 
 def render_inception_only(section: dict) -> str:
     """The page of a result that holds only the Inception-speed section (e.g. a second machine's)."""
-    hw = section.get("hardware", {})
+    hw = section["hardware"]
     lines = [
-        f"# Inception-v3 extraction speed, CPU: {hw.get('cpu_model', section['processor'])}",
+        f"# Inception-v3 extraction speed, CPU: {hw['cpu_model']}",
         "",
         f"Command: `{section['command']}`; git {section['git_sha']}; wall time {section['wall_time_s']} s; "
-        f"load average (1 min) {section['load_average_1m']}; bf16 units {hw.get('cpu_bf16_units', 'not recorded')}.",
+        f"load average (1 min) {section['load_average_1m']}; bf16 units {hw['cpu_bf16_units']}.",
         "",
         *render_inception_speed(section),
     ]
@@ -157,7 +148,6 @@ def inception_section(args: argparse.Namespace) -> dict:
     section.update(
         command=" ".join(["python -m benchmarks.metrics_bench", *sys.argv[1:]]),
         cpu_capability=torch.backends.cpu.get_cpu_capability(),
-        processor=platform.processor(),
         load_average_1m=round(os.getloadavg()[0], 2),
         wall_time_s=round(time.perf_counter() - start, 1),
         git_sha=git_sha(),

@@ -19,7 +19,6 @@ def inception_section() -> dict:
         "fid_relative_difference": 1e-6,
         "command": "python -m benchmarks.metrics_bench --inception 300",
         "cpu_capability": "AVX512",
-        "processor": "x86_64",
         "load_average_1m": 1.5,
         "wall_time_s": 130.0,
         "git_sha": "abc",
