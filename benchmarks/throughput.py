@@ -11,7 +11,9 @@ repeats, the same GAN (non-saturating) updates at batch 64 on Fashion-MNIST from
 * ``zoo``: ``Trainer.fit(GAN(...), FashionMNISTData)``, timed between training batches (startup excluded);
 * ``hand``: the same updates as a plain PyTorch loop (``benchmarks.step_loops.hand_step``);
 * ``reference``: the gradient flow common in public implementations (``benchmarks.step_loops.reference_step``:
-  the D update backpropagates through G, the G update computes D's weight gradients).
+  the D update backpropagates through G, the G update computes D's weight gradients), with the optimizer those
+  construct, ``torch.optim.Adam(params, lr, betas)``: torch's default implementation (a per-tensor loop on CPU),
+  where the zoo and the hand loop use the zoo's (fused where the device has the kernel; ``fused_optimizer``).
 
 FLOPs per step are counted with ``torch.utils.flop_counter.FlopCounterMode`` (the zoo's on a real training
 batch inside the Trainer; the loops' on one step), and achieved FLOP/s = FLOPs per step x steps/s is reported as
@@ -102,10 +104,14 @@ def zoo_timer(
     return timer
 
 
-def loop_nets(template: GAN, device: torch.device):
+def loop_nets(template: GAN, device: torch.device, torch_default_optimizer: bool = False):
     """A fresh copy of the template's nets and optimizers on ``device``, and its noise sampler; the nets are
-    compiled when the template asks for it, as the zoo's ``setup()`` does, so compiled rows compare like with like."""
+    compiled when the template asks for it, as the zoo's ``setup()`` does, so compiled rows compare like with like.
+    ``torch_default_optimizer``: the optimizers public implementations build (torch's default implementation, not
+    the zoo's fused one)."""
     model = copy.deepcopy(template).to(device)
+    if torch_default_optimizer:
+        model.hparams["fused_optimizer"] = False
     if template.hparams.get("compile"):
         model._compile_networks()
     opt_g, opt_d = model.configure_optimizers()
@@ -126,7 +132,7 @@ def time_configuration(
             )
             runs[path].append(images_per_s)
         for path, step in STEPS.items():
-            nets, noise = loop_nets(template, device)
+            nets, noise = loop_nets(template, device, torch_default_optimizer=path == "reference")
             if repeat == 0:
                 flops[path] = step_flops(step, nets, noise, next(memory), device, precision)
             runs[path].append(loop_run(step, nets, noise, memory, args.steps, args.warmup, device, precision))
@@ -227,10 +233,39 @@ def precisions_for(device: torch.device, requested: str) -> list[str]:
     return ["32-true"] + (["bf16-mixed"] if native_bf16(device) else [])
 
 
+def optimizer_implementations(data: FashionMNISTData, device: torch.device) -> dict[str, str]:
+    """Which Adam implementation each path's optimizers use (read off the optimizers the paths build)."""
+    template = GAN(image_shape=data.image_shape, **NETS["dcgan28"])
+
+    def implementation(torch_default: bool) -> str:
+        (_, _, opt_g, _), _ = loop_nets(template, device, torch_default_optimizer=torch_default)
+        group = opt_g.param_groups[0]
+        if group.get("fused"):
+            return "fused"
+        return (
+            "foreach"
+            if group.get("foreach")
+            else f"torch default ({'foreach' if device.type == 'cuda' else 'per-tensor loop'})"
+        )
+
+    zoo = implementation(False)
+    return {"zoo": zoo, "zoo_channels_last": zoo, "hand": zoo, "reference": implementation(True)}
+
+
 def paired(config: dict, path: str) -> str:
     """The paired zoo / reference ratio of ``path`` for a table cell, or n/a for results made before it existed."""
     value = config.get(f"{path}_over_reference_paired")
     return "n/a" if value is None else f"{value:.2f}x"
+
+
+def optimizer_sentence(optimizers: dict[str, str] | None) -> str:
+    """Which Adam each path used; results made before the zoo's fused optimizer all used torch's default."""
+    if not optimizers:
+        return " Every path used torch's default Adam (results made before the zoo's `fused_optimizer`)."
+    return (
+        f" Adam: {optimizers['zoo']} in the zoo and hand loop; {optimizers['reference']} in the reference-style "
+        "loop, the `torch.optim.Adam(params, lr, betas)` public implementations build."
+    )
 
 
 def render(result: dict) -> str:
@@ -245,7 +280,7 @@ def render(result: dict) -> str:
         "parentheses (noise on a shared machine only slows a repeat down; ratios and FLOP/s use the best; in "
         "parentheses after a ratio, the paired estimate: the median over repeats of each repeat's own ratio); one "
         "step = one D and one G update. FLOPs counted by `torch.utils.flop_counter` (matmuls and convolutions, "
-        "forward and backward).",
+        "forward and backward)." + optimizer_sentence(result.get("optimizers")),
         "",
         "| nets | precision | compile | zoo img/s | zoo, channels_last img/s | hand img/s | reference-style img/s | "
         "zoo / reference (paired) | zoo channels_last / reference (paired) | GFLOP/step zoo | GFLOP/step reference | "
@@ -368,6 +403,7 @@ def main() -> None:
         "device_name": torch.cuda.get_device_name(0) if device.type == "cuda" else f"CPU ({device})",
         "bf16_units": cpu_bf16_units() if device.type == "cpu" else {"native": native_bf16(device)},
         "peak": peaks,
+        "optimizers": optimizer_implementations(data, device),
         "configurations": configurations,
         "bf16_speedup": bf16_speedups(configurations),
         "data_paths": None if args.no_data_paths else time_data_paths(data, memory, args, device, "32-true"),

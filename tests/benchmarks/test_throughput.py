@@ -10,7 +10,15 @@ import torch
 
 from benchmarks.roofline import matmul_peak
 from benchmarks.step_loops import StepTimer, autocast, hand_step, reference_step, step_flops
-from benchmarks.throughput import PATHS, bf16_speedups, derive, render
+from benchmarks.throughput import (
+    PATHS,
+    bf16_speedups,
+    derive,
+    loop_nets,
+    optimizer_implementations,
+    optimizer_sentence,
+    render,
+)
 from datamodules import FashionMNISTData
 from tests.conftest import tiny_trainer
 from zoo import GAN
@@ -161,3 +169,23 @@ def test_summaries_take_the_best_repeat_and_render_the_bar_from_the_numbers():
     derive(config, peaks, batch_size=64)
     bar = "(default layout) >= 1.2x the reference-style loop at equal nets and precision: NOT met"
     assert f"{bar} (lowest 1.10x; paired, lowest 1.10x)" in render(result)
+
+
+def test_reference_loop_builds_the_optimizers_public_code_builds(fashion_dir):
+    """The zoo and the hand loop update with the zoo's fused Adam; the reference-style loop with torch's default
+    (``torch.optim.Adam(params, lr, betas)``, a per-tensor loop on CPU), and the page says so."""
+    data = FashionMNISTData(data_dir=str(fashion_dir), batch_size=4)
+    data.setup("fit")
+    implementations = optimizer_implementations(data, torch.device("cpu"))
+    assert implementations == {
+        "zoo": "fused",
+        "zoo_channels_last": "fused",
+        "hand": "fused",
+        "reference": "torch default (per-tensor loop)",
+    }
+    (_, _, opt_g, opt_d), _ = loop_nets(tiny_gan(), torch.device("cpu"), torch_default_optimizer=True)
+    assert not opt_g.param_groups[0]["fused"] and not opt_d.param_groups[0]["fused"]
+    assert "fused in the zoo and hand loop; torch default (per-tensor loop) in the reference" in optimizer_sentence(
+        implementations
+    )
+    assert "torch's default Adam" in optimizer_sentence(None)  # results made before the option

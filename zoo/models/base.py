@@ -47,6 +47,15 @@ OPTIMIZERS = ("adam", "rmsprop", "sgd")
 SCHEDULER_INTERVALS = ("epoch", "g_step")
 
 
+#: device types with torch's fused Adam / SGD kernels
+FUSED_OPTIMIZER_DEVICES = ("cpu", "cuda", "mps", "xpu")
+
+
+def has_fused_kernel(params: Sequence[Tensor]) -> bool:
+    """Whether torch's fused Adam / SGD can update ``params``: floating point, on a device that has the kernel."""
+    return bool(params) and all(p.device.type in FUSED_OPTIMIZER_DEVICES and torch.is_floating_point(p) for p in params)
+
+
 def _infinite_defaults(cls: type) -> set[str]:
     """``__init__`` arguments along ``cls``'s chain whose default is ``inf`` or ``-inf``."""
     names = set()
@@ -68,6 +77,12 @@ class AdversarialModule(L.LightningModule):
         width: DCGAN base channels, or MLP hidden units for vector data.
         g_norm, d_norm: normalization in G and D (``batch``, ``instance``, ``layer``, ``none``).
         optimizer: ``adam``, ``rmsprop`` or ``sgd`` (momentum = betas[0]) for every net.
+        fused_optimizer: update all of a net's parameters with torch's fused Adam / SGD kernel (one pass over the
+            parameters) where the device has one (CPU, CUDA, MPS, XPU), instead of torch's default per-tensor loop
+            on CPU. Measured on a 2-core Xeon (``benchmarks/throughput.py``): Adam over the Lucic nets' 13.2M
+            parameters takes about 7x less time fused, a large share of their step. The same update rounded
+            differently (about 1 ulp per step): a run is not bit-identical to one with ``False``, but resumes
+            bit-identically. RMSprop has no fused kernel and keeps torch's default.
         lr: generator learning rate; ``lr_d`` the discriminator's (defaults to ``lr``).
         betas: Adam betas.
         grad_clip_val: clip each update's gradient norm to this value (``None``: off).
@@ -100,6 +115,7 @@ class AdversarialModule(L.LightningModule):
         g_norm: str = "batch",
         d_norm: str = "batch",
         optimizer: str = "adam",
+        fused_optimizer: bool = True,
         lr: float = 2e-4,
         lr_d: float | None = None,
         betas: tuple[float, float] = (0.5, 0.999),
@@ -217,11 +233,14 @@ class AdversarialModule(L.LightningModule):
     # --------------------------------------------------------------- optimizers
     def make_optimizer(self, params: Any, lr: float) -> Optimizer:
         hp = self.hparams
+        params = list(params)
+        # None leaves the choice to torch (its per-tensor loop on CPU); hparams saved before the option read True
+        fused = True if hp.get("fused_optimizer", True) and has_fused_kernel(params) else None
         if hp.optimizer == "adam":
-            return torch.optim.Adam(params, lr=lr, betas=tuple(hp.betas))
+            return torch.optim.Adam(params, lr=lr, betas=tuple(hp.betas), fused=fused)
         if hp.optimizer == "rmsprop":
             return torch.optim.RMSprop(params, lr=lr)
-        return torch.optim.SGD(params, lr=lr, momentum=hp.betas[0])
+        return torch.optim.SGD(params, lr=lr, momentum=hp.betas[0], fused=fused)
 
     def optimizer_parameters(self) -> list[tuple[Iterable[nn.Parameter], float]]:
         """(parameters, learning rate) of each optimizer, in ``self.optimizers()`` order.
