@@ -61,7 +61,7 @@ def test_mlp_autoencoder_for_vectors():
 
 @pytest.mark.parametrize("net", [ConvAutoencoder((1, 28, 28), width=4), MLPAutoencoder(2)], ids=["conv", "mlp"])
 def test_every_parameter_gets_a_gradient_from_the_reconstruction(net):
-    x = torch.randn(4, *net.image_shape)
+    x = torch.randn(64, *net.image_shape)  # enough inputs that every ReLU unit is active for some
     (net(x) - x).abs().mean().backward()
     assert all(p.grad is not None and bool(p.grad.abs().sum() > 0) for p in net.parameters())
 
