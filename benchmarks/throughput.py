@@ -239,14 +239,9 @@ def optimizer_implementations(data: FashionMNISTData, device: torch.device) -> d
 
     def implementation(torch_default: bool) -> str:
         (_, _, opt_g, _), _ = loop_nets(template, device, torch_default_optimizer=torch_default)
-        group = opt_g.param_groups[0]
-        if group.get("fused"):
+        if opt_g.param_groups[0].get("fused"):
             return "fused"
-        return (
-            "foreach"
-            if group.get("foreach")
-            else f"torch default ({'foreach' if device.type == 'cuda' else 'per-tensor loop'})"
-        )
+        return f"torch default ({'foreach' if device.type == 'cuda' else 'per-tensor loop'})"
 
     zoo = implementation(False)
     return {"zoo": zoo, "zoo_channels_last": zoo, "hand": zoo, "reference": implementation(True)}
