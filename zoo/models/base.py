@@ -234,8 +234,7 @@ class AdversarialModule(L.LightningModule):
     def make_optimizer(self, params: Any, lr: float) -> Optimizer:
         hp = self.hparams
         params = list(params)
-        # None leaves the choice to torch (its per-tensor loop on CPU); hparams saved before the option read True
-        fused = True if hp.get("fused_optimizer", True) and has_fused_kernel(params) else None
+        fused = True if hp.fused_optimizer and has_fused_kernel(params) else None  # None: torch's default
         if hp.optimizer == "adam":
             return torch.optim.Adam(params, lr=lr, betas=tuple(hp.betas), fused=fused)
         if hp.optimizer == "rmsprop":
