@@ -165,7 +165,8 @@ def fit_on_fixed_batches(model, batches: list[Tensor], zs: list[Tensor], root: P
     model.sample_z = sampler
     recorder = Recorder()
     data = DataLoader(TensorDataset(torch.cat(batches)), batch_size=len(batches[0]), shuffle=False)
-    trainer = tiny_trainer(root, max_epochs=1, precision="64-true", callbacks=[recorder])
+    # log_every_n_steps=1: the recorder reads every batch's logged losses (zoo.log_cadence)
+    trainer = tiny_trainer(root, max_epochs=1, precision="64-true", callbacks=[recorder], log_every_n_steps=1)
     trainer.fit(model, data)
     return Run(model, d_net, g_net, d0, g0, batches, zs, sampler, recorder)
 

@@ -12,7 +12,8 @@ It knows nets, optimizers and updates, not what a variant's step computes. It ow
   nets are reached through their DDP wrappers for that update (``zoo.models.ddp_nets``);
 * optimizers built from ``optimizer_parameters``, LR schedulers stepped by hand per epoch or per generator
   update; ``d_steps`` / ``g_steps`` counters (``trainer.global_step`` counts every optimizer step);
-* loss logging, RNG state and counters in checkpoints, RNG restored on resume;
+* loss logging at the batches a logger writes and at the end of training (``zoo.log_cadence``; every batch's
+  terms stay in ``last_losses``), RNG state and counters in checkpoints, RNG restored on resume;
 * the options every variant takes (``zoo.models.options``): a generator EMA (``generator_ema``, Yazıcı et al.
   2019) updated once per generator update, and DiffAugment (Zhao et al. 2020) in front of the discriminators.
 
@@ -35,7 +36,7 @@ from lightning.pytorch.utilities import rank_zero_info
 from torch import Tensor, nn
 from torch.optim import Optimizer
 
-from zoo import checkpoints
+from zoo import checkpoints, log_cadence
 from zoo.diffaugment import parse_policy
 from zoo.ema import check_ema_settings
 from zoo.models import ddp_nets, options, resume
@@ -159,6 +160,7 @@ class AdversarialModule(L.LightningModule):
         self.g_steps = 0
         self._micro_batch = 0  # position of the current batch in its accumulated update
         self.last_losses: dict[str, Tensor] = {}  # this step's logged loss terms (read by DivergenceGuard)
+        self.logs_this_batch = True  # set per training batch by on_train_batch_start (zoo.log_cadence)
         if image_shape is not None:
             self.build_networks(image_shape)
             options.attach_diffaugment(self)
@@ -330,16 +332,24 @@ class AdversarialModule(L.LightningModule):
             scheduler.step()
 
     # ------------------------------------------------------------------ logging
+    def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
+        self.logs_this_batch = log_cadence.logs_this_batch(self.trainer)
+
     def log_losses(self, net: str, out: dict[str, Tensor]) -> None:
-        """Log an update's loss dict: ``train/<net>_loss`` for ``loss``, ``train/<key>`` for the other terms."""
+        """Keep an update's loss dict in ``last_losses`` (``train/<net>_loss`` for ``loss``, ``train/<key>`` for the
+        other terms) and log it on the batches that log (``zoo.log_cadence``)."""
         logged = {f"train/{net}_loss": out["loss"].detach()}
         logged.update({f"train/{k}": v.detach() for k, v in out.items() if k != "loss"})
         self.last_losses.update(logged)
+        if not self.logs_this_batch:
+            return
         self.log_dict(logged, prog_bar=False, on_step=True, on_epoch=False)
         self.log(f"{net}_loss", logged[f"train/{net}_loss"], prog_bar=True, logger=False)
 
     def log_update_counters(self) -> None:
-        """Log ``train/d_steps`` and ``train/g_steps``."""
+        """Log ``train/d_steps`` and ``train/g_steps`` on the batches that log."""
+        if not self.logs_this_batch:
+            return
         self.log_dict(
             {"train/d_steps": float(self.d_steps), "train/g_steps": float(self.g_steps)},
             on_step=True,

@@ -196,7 +196,8 @@ class BEGAN(NoiseToImageGAN):
             "train/m_global": losses.began_convergence(real_loss, fake_loss, hp.gamma),
         }
         self.last_losses.update(logged)
-        self.log_dict(logged, on_step=True, on_epoch=False)
+        if self.logs_this_batch:
+            self.log_dict(logged, on_step=True, on_epoch=False)
 
     def _mean_over_ranks(self, value: Tensor) -> Tensor:
         trainer = self._trainer
