@@ -3,9 +3,10 @@
 ``LightningModule.log`` is slow for what it does: every call builds metadata objects and deep-copies them while
 moving its result to the value's device. A zoo batch logs 6 to 12 values; timed in a 200-batch DCGAN-28 GAN fit
 (Intel Xeon, 1 thread, the machine busy), the 6 calls of a batch took 3.4 to 5.3 ms, against a ~60 ms step on 2
-cores, and a GPU step is shorter still. The loggers only write every ``Trainer(log_every_n_steps)`` batches, so logging at the other batches
-only refreshes ``trainer.callback_metrics`` and the progress bar. :func:`logs_this_batch` keeps the calls that
-reach a logger and those that leave the final values in ``trainer.callback_metrics``:
+cores, and a GPU step is shorter still. The loggers only write every ``Trainer(log_every_n_steps)`` batches, so
+logging at the other batches only refreshes ``trainer.callback_metrics`` and the progress bar.
+:func:`logs_this_batch` keeps the calls that reach a logger and those that leave the final values in
+``trainer.callback_metrics``:
 
 * the batches Lightning itself writes logs at (``should_update_logs``: every ``log_every_n_steps``-th batch, and
   once a stop was requested);
