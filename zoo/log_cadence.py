@@ -24,10 +24,6 @@ from typing import Any
 
 def logs_this_batch(trainer: Any) -> bool:
     """Whether the training batch about to run logs its losses (call it from ``on_train_batch_start``)."""
-    if trainer.log_every_n_steps == 1 or trainer._logger_connector.should_update_logs:
+    if trainer._logger_connector.should_update_logs or trainer.fit_loop.epoch_loop.batch_progress.is_last_batch:
         return True
-    epoch_loop = trainer.fit_loop.epoch_loop
-    if epoch_loop.batch_progress.is_last_batch:
-        return True
-    max_steps = trainer.max_steps
-    return max_steps is not None and max_steps >= 0 and max_steps - trainer.global_step <= len(trainer.optimizers)
+    return trainer.max_steps >= 0 and trainer.max_steps - trainer.global_step <= len(trainer.optimizers)
