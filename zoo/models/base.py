@@ -340,11 +340,15 @@ class AdversarialModule(L.LightningModule):
         other terms) and log it on the batches that log (``zoo.log_cadence``)."""
         logged = {f"train/{net}_loss": out["loss"].detach()}
         logged.update({f"train/{k}": v.detach() for k, v in out.items() if k != "loss"})
+        self.log_terms(logged)
+        if self.logs_this_batch:
+            self.log(f"{net}_loss", logged[f"train/{net}_loss"], prog_bar=True, logger=False)
+
+    def log_terms(self, logged: dict[str, Tensor]) -> None:
+        """Keep ``logged`` in ``last_losses`` and log it on the batches that log (``zoo.log_cadence``)."""
         self.last_losses.update(logged)
-        if not self.logs_this_batch:
-            return
-        self.log_dict(logged, prog_bar=False, on_step=True, on_epoch=False)
-        self.log(f"{net}_loss", logged[f"train/{net}_loss"], prog_bar=True, logger=False)
+        if self.logs_this_batch:
+            self.log_dict(logged, on_step=True, on_epoch=False)
 
     def log_update_counters(self) -> None:
         """Log ``train/d_steps`` and ``train/g_steps`` on the batches that log."""

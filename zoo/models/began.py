@@ -195,9 +195,7 @@ class BEGAN(NoiseToImageGAN):
             "train/k": self.k.detach().clone(),
             "train/m_global": losses.began_convergence(real_loss, fake_loss, hp.gamma),
         }
-        self.last_losses.update(logged)
-        if self.logs_this_batch:
-            self.log_dict(logged, on_step=True, on_epoch=False)
+        self.log_terms(logged)
 
     def _mean_over_ranks(self, value: Tensor) -> Tensor:
         trainer = self._trainer
