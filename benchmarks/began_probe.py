@@ -27,7 +27,6 @@ Writes ``<results>/began_probe/<cell>[-<label>].json`` (with the protocol) and `
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import sys
 import time
@@ -37,20 +36,16 @@ from typing import Any
 import torch
 from lightning.pytorch.callbacks import Callback
 
-from benchmarks.run_table import RESULTS, import_class, train_cell
-from benchmarks.table_spec import resolve_named_cell
+from benchmarks.retrained_cell import (
+    add_cell_arguments,
+    retrained_configuration,
+    run_heading,
+    settings_from,
+    write_and_render,
+)
+from benchmarks.run_table import import_class, train_cell
 
 DIVERSITY_METRICS = ("fid", "pr")
-
-
-def parse_setting(text: str) -> tuple[str, Any]:
-    """``name=value`` with a YAML-like value (``false``, ``0.5``, ``none``...) for the model's ``init_args``."""
-    name, sep, value = text.partition("=")
-    if not sep or not name:
-        raise SystemExit(f"--set takes name=value (a model option), got {text!r}; e.g. --set clip_k=false")
-    import yaml
-
-    return name.strip(), yaml.safe_load(value)
 
 
 class BEGANProbe(Callback):
@@ -107,15 +102,10 @@ def probe_cell(
     from benchmarks.cell_evaluation import evaluate_images
     from benchmarks.protocol import protocol
 
-    spec, resolved = resolve_named_cell(spec_path, cell_id, results_root)
+    spec, resolved = retrained_configuration(spec_path, cell_id, settings, d_steps, results_root)
     if resolved["variant"] != "BEGAN":
         raise SystemExit(f"{cell_id} is a {resolved['variant']} cell: the probe traces BEGAN's k.")
-    resolved = copy.deepcopy(resolved)
-    resolved["model"]["init_args"].update(settings)
     budget = int(resolved["budget"]["d_steps"])
-    if d_steps is not None:
-        budget = min(budget, d_steps)
-        resolved["budget"] = {"d_steps": budget}
     at = sorted({a for a in at if 0 < a <= budget} | {budget})
     evaluation = resolved["evaluation"]
     space = {**evaluation, **evaluation.get("also", {})}
@@ -164,15 +154,11 @@ def render(results_dir: Path) -> str:
     ]
     for path in sorted(results_dir.glob("*.json")):
         r = json.loads(path.read_text())
-        hw = r["protocol"].get("hardware", {})
         ks = r["k_summary"]
-        changed = ", ".join(f"{k}={v}" for k, v in r["settings"].items()) or "none (the cell as the table runs it)"
+        heading = run_heading(r)
+        heading[-1] += f" Extractor `{r['probe'].get('evaluation', {}).get('extractor')}`."
         lines += [
-            f"## {r['table']} / {r['cell']} — options changed: {changed}",
-            "",
-            f"{r['resolved']['budget']['d_steps']} D updates; git `{r['protocol'].get('git_sha')}`; "
-            f"{hw.get('cpu_model')}, {hw.get('cpu_capability')}, {hw.get('torch_threads')} threads; "
-            f"{r['wall_time_s']:.0f} s. Extractor `{r['probe'].get('evaluation', {}).get('extractor')}`.",
+            *heading,
             "",
             f"k over the traced updates: min {ks['k_min']:.4f}, max {ks['k_max']:.4f}, final {ks['k_final']:.4f}; "
             f"share at k <= 0: {ks['share_k_le_0']:.3f} (below 0: {ks['share_k_lt_0']:.3f}); at k >= 1: "
@@ -199,33 +185,22 @@ def render(results_dir: Path) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.began_probe", description=__doc__.split("\n")[0])
-    parser.add_argument("spec", help="table spec holding the cell, e.g. benchmarks/tables/fashion_lucic.yaml")
-    parser.add_argument("--cell", required=True, help="cell id, e.g. began-s0")
-    parser.add_argument("--set", action="append", default=[], help="model option name=value (repeatable)")
-    parser.add_argument("--label", default="", help="suffix of the result file (when options are changed)")
-    parser.add_argument("--d-steps", type=int, default=None, help="cut the budget to this many D updates")
+    add_cell_arguments(parser, cell_example="began-s0", set_example="clip_k=false")
     parser.add_argument("--every", type=int, default=25, help="trace k every this many D updates")
     parser.add_argument("--at", default="500,1000,2000,3906", help="D-step counts to score diversity at")
     parser.add_argument("--n-fake", type=int, default=5000, help="fakes (and test images) per diversity score")
-    parser.add_argument("--results", default=str(RESULTS), help="results root (default benchmarks/results)")
-    parser.add_argument("--render-only", action="store_true", help="only re-render the Markdown")
     args = parser.parse_args(argv)
-    settings = dict(parse_setting(s) for s in args.set)
-    if settings and not args.label:
-        raise SystemExit("--set changes the cell: name the run with --label (e.g. --label unclipped).")
-    root = Path(args.results)
-    out_dir = root / "began_probe"
+    settings = settings_from(args)
+    result = None
     if not args.render_only:
         at = [int(a) for a in args.at.split(",") if a.strip()]
-        result = probe_cell(args.spec, args.cell, settings, args.d_steps, args.every, at, args.n_fake, root)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        name = f"{args.cell}-{args.label}" if args.label else args.cell
-        (out_dir / f"{name}.json").write_text(json.dumps(result, indent=1) + "\n")
+        result = probe_cell(
+            args.spec, args.cell, settings, args.d_steps, args.every, at, args.n_fake, Path(args.results)
+        )
         print(result["k_summary"])
         for s in result["scores"]:
             print(s)
-    (root / "began_probe.md").write_text(render(out_dir) + "\n")
-    print(f"rendered {root / 'began_probe.md'}")
+    write_and_render(args, "began_probe", result, render)
 
 
 if __name__ == "__main__":

@@ -45,9 +45,14 @@ import torch
 import torch.nn.functional as F
 from lightning.pytorch.callbacks import Callback
 
-from benchmarks.began_probe import parse_setting
-from benchmarks.run_table import RESULTS, train_cell
-from benchmarks.table_spec import resolve_named_cell
+from benchmarks.retrained_cell import (
+    add_cell_arguments,
+    retrained_configuration,
+    run_heading,
+    settings_from,
+    write_and_render,
+)
+from benchmarks.run_table import train_cell
 
 #: how D is evaluated for the G gradient (see the module docstring)
 D_MODES = ("separate", "joint", "running")
@@ -110,12 +115,7 @@ def probe_cell(
     from benchmarks.protocol import protocol
     from zoo import get_variant
 
-    spec, resolved = resolve_named_cell(spec_path, cell_id, results_root)
-    resolved = copy.deepcopy(resolved)
-    resolved["model"]["init_args"].update(settings)
-    budget = int(resolved["budget"]["d_steps"])
-    if d_steps is not None:
-        resolved["budget"] = {"d_steps": min(budget, d_steps)}
+    spec, resolved = retrained_configuration(spec_path, cell_id, settings, d_steps, results_root)
     batch_size = int(resolved["data"].get("init_args", {}).get("batch_size", 64))
     # the fixed z: the variant's own prior, drawn from a private generator (the same z for every probe point)
     prior = get_variant(resolved["variant"])(**resolved["model"]["init_args"])
@@ -153,14 +153,8 @@ def render(results_dir: Path) -> str:
     ]
     for path in sorted(results_dir.glob("*.json")):
         r = json.loads(path.read_text())
-        hw = r["protocol"].get("hardware", {})
-        changed = ", ".join(f"{k}={v}" for k, v in r["settings"].items()) or "none (the cell as the table runs it)"
         lines += [
-            f"## {r['table']} / {r['cell']} — options changed: {changed}",
-            "",
-            f"{r['resolved']['budget']['d_steps']} D updates; git `{r['protocol'].get('git_sha')}`; "
-            f"{hw.get('cpu_model')}, {hw.get('cpu_capability')}, {hw.get('torch_threads')} threads; "
-            f"{r['wall_time_s']:.0f} s.",
+            *run_heading(r),
             "",
             "| D steps | fake std | real std | D(x) | D(G(z)) | \\|grad G\\| separate | joint | running "
             "| separate / joint |",
@@ -184,29 +178,16 @@ def render(results_dir: Path) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.bn_gradient_probe", description=__doc__.split("\n")[0])
-    parser.add_argument("spec", help="table spec holding the cell, e.g. benchmarks/tables/fashion_lucic.yaml")
-    parser.add_argument("--cell", required=True, help="cell id, e.g. gan_ns-s2")
-    parser.add_argument("--set", action="append", default=[], help="model option name=value (repeatable)")
-    parser.add_argument("--label", default="", help="suffix of the result file (when options are changed)")
-    parser.add_argument("--d-steps", type=int, default=None, help="cut the budget to this many D updates")
+    add_cell_arguments(parser, cell_example="gan_ns-s2", set_example="d_norm=none")
     parser.add_argument("--every", type=int, default=100, help="measure every this many D updates")
-    parser.add_argument("--results", default=str(RESULTS), help="results root (default benchmarks/results)")
-    parser.add_argument("--render-only", action="store_true", help="only re-render the Markdown")
     args = parser.parse_args(argv)
-    settings = dict(parse_setting(s) for s in args.set)
-    if settings and not args.label:
-        raise SystemExit("--set changes the cell: name the run with --label (e.g. --label d_without_bn).")
-    root = Path(args.results)
-    out_dir = root / "bn_gradient_probe"
+    settings = settings_from(args)
+    result = None
     if not args.render_only:
-        result = probe_cell(args.spec, args.cell, settings, args.d_steps, args.every, root)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        name = f"{args.cell}-{args.label}" if args.label else args.cell
-        (out_dir / f"{name}.json").write_text(json.dumps(result, indent=1) + "\n")
+        result = probe_cell(args.spec, args.cell, settings, args.d_steps, args.every, Path(args.results))
         for t in result["trace"][-3:]:
             print(t)
-    (root / "bn_gradient_probe.md").write_text(render(out_dir) + "\n")
-    print(f"rendered {root / 'bn_gradient_probe.md'}")
+    write_and_render(args, "bn_gradient_probe", result, render)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,5 @@
 """``benchmarks.began_probe``: its trace is the k the model holds after each traced D update, probing leaves the
-training run bit-identical (the scoring's RNG draws and mode changes are undone), and its summary and option
-parsing are right."""
+training run bit-identical (the scoring's RNG draws and mode changes are undone), and its summary is right."""
 
 from __future__ import annotations
 
@@ -8,7 +7,7 @@ import lightning as L
 import pytest
 import torch
 
-from benchmarks.began_probe import BEGANProbe, k_summary, parse_setting
+from benchmarks.began_probe import BEGANProbe, k_summary
 from tests.conftest import tiny_trainer
 from tests.zoo.variant_harness import tiny_data, tiny_model
 
@@ -65,10 +64,3 @@ def test_k_summary_counts_the_bounds():
     assert s["share_k_le_0"] == pytest.approx(2 / 5)
     assert s["share_k_lt_0"] == pytest.approx(1 / 5)
     assert s["share_k_ge_1"] == pytest.approx(1 / 5)
-
-
-def test_settings_parse_as_yaml_values_and_refuse_a_missing_value():
-    assert parse_setting("clip_k=false") == ("clip_k", False)
-    assert parse_setting("gamma=0.5") == ("gamma", 0.5)
-    with pytest.raises(SystemExit, match="name=value"):
-        parse_setting("clip_k")
