@@ -8,8 +8,7 @@ import pytest
 import torch
 
 from benchmarks.began_probe import BEGANProbe, k_summary
-from tests.conftest import tiny_trainer
-from tests.zoo.variant_harness import tiny_data, tiny_model
+from tests.zoo.variant_harness import tiny_fit
 
 
 class KRecorder(L.Callback):
@@ -23,10 +22,7 @@ class KRecorder(L.Callback):
 
 
 def trained(tmp_path, fashion_dir, callbacks=()):
-    L.seed_everything(0, verbose=False)
-    model, data = tiny_model("BEGAN"), tiny_data("BEGAN", fashion_dir)
-    trainer = tiny_trainer(tmp_path, max_steps=-1, limit_train_batches=8, max_epochs=1, callbacks=list(callbacks))
-    trainer.fit(model, data)
+    model, data = tiny_fit("BEGAN", tmp_path, fashion_dir, batches=8, callbacks=callbacks)
     return model
 
 

@@ -6,13 +6,11 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-import lightning as L
 import torch
 from torch import nn
 
 from benchmarks.bn_gradient_probe import BNGradientProbe, measure, pixel_std
-from tests.conftest import tiny_trainer
-from tests.zoo.variant_harness import tiny_data, tiny_model
+from tests.zoo.variant_harness import tiny_fit
 
 SHAPE = (1, 4, 4)
 
@@ -74,10 +72,7 @@ def test_pixel_std_is_zero_for_identical_samples():
 
 
 def trained(tmp_path, fashion_dir, callbacks=()):
-    L.seed_everything(0, verbose=False)
-    model, data = tiny_model("GAN"), tiny_data("GAN", fashion_dir)
-    trainer = tiny_trainer(tmp_path, max_steps=-1, limit_train_batches=6, max_epochs=1, callbacks=list(callbacks))
-    trainer.fit(model, data)
+    model, data = tiny_fit("GAN", tmp_path, fashion_dir, batches=6, callbacks=callbacks)
     return model
 
 

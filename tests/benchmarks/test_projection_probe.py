@@ -3,20 +3,15 @@ probing during training leaves the training run bit-identical."""
 
 from __future__ import annotations
 
-import lightning as L
 import torch
 
 from benchmarks.projection_probe import ProjectionProbe, hidden_class_scores
-from tests.conftest import tiny_trainer
-from tests.zoo.variant_harness import tiny_data, tiny_model
+from tests.zoo.variant_harness import tiny_fit
 from zoo.metrics.fashion_domain import FashionDomainExtractor
 
 
 def trained(tmp_path, fashion_dir, callbacks=()):
-    L.seed_everything(0, verbose=False)
-    model, data = tiny_model("ProjectionGAN"), tiny_data("ProjectionGAN", fashion_dir)
-    trainer = tiny_trainer(tmp_path, max_steps=-1, limit_train_batches=12, max_epochs=1, callbacks=list(callbacks))
-    trainer.fit(model, data)
+    model, data = tiny_fit("ProjectionGAN", tmp_path, fashion_dir, batches=12, callbacks=callbacks)
     return model, data
 
 

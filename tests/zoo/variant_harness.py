@@ -27,6 +27,20 @@ def tiny_data(name: str, fashion_dir: Path, batch_size: int = 8) -> L.LightningD
     raise NotImplementedError(f"no tiny test data for data_kind={kind!r}: add it to tests/zoo/variant_harness.py")
 
 
+def tiny_fit(
+    name: str, root: Path, fashion_dir: Path, batches: int, callbacks: list | tuple = ()
+) -> tuple[L.LightningModule, L.LightningDataModule]:
+    """(model, data) after one seeded epoch of ``batches`` batches of the tiny variant on tiny data (seed 0): the
+    same run every call, so a probe's callbacks can be shown to leave it bit-identical."""
+    from tests.conftest import tiny_trainer
+
+    L.seed_everything(0, verbose=False)
+    model, data = tiny_model(name), tiny_data(name, fashion_dir)
+    trainer = tiny_trainer(root, max_steps=-1, limit_train_batches=batches, max_epochs=1, callbacks=list(callbacks))
+    trainer.fit(model, data)
+    return model, data
+
+
 class OptimizerSpy(L.Callback):
     """Wraps every optimizer's ``step`` to check that an update of one optimizer touches only its own params.
 
