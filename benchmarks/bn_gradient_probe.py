@@ -109,6 +109,16 @@ class BNGradientProbe(Callback):
         self.trace.append({"d_steps": d_steps, "g_steps": int(module.g_steps), **values})
 
 
+def require_non_saturating_gan(cell_id: str, resolved: dict[str, Any]) -> None:
+    """The probe measures the non-saturating G loss: refuse a cell trained with another objective."""
+    objective = resolved["model"]["init_args"].get("objective", "non_saturating")
+    if resolved["variant"] != "GAN" or objective != "non_saturating":
+        raise SystemExit(
+            f"{cell_id} is a {resolved['variant']} cell (objective {objective!r}): the probe measures the "
+            "non-saturating G loss, so it takes GAN cells with objective non_saturating (e.g. gan_ns-s2)."
+        )
+
+
 def probe_cell(
     spec_path: str, cell_id: str, settings: dict[str, Any], d_steps: int | None, every: int, results_root: Path
 ) -> dict[str, Any]:
@@ -116,6 +126,7 @@ def probe_cell(
     from zoo import get_variant
 
     spec, resolved = retrained_configuration(spec_path, cell_id, settings, d_steps, results_root)
+    require_non_saturating_gan(cell_id, resolved)
     batch_size = int(resolved["data"].get("init_args", {}).get("batch_size", 64))
     # the fixed z: the variant's own prior, drawn from a private generator (the same z for every probe point)
     prior = get_variant(resolved["variant"])(**resolved["model"]["init_args"])

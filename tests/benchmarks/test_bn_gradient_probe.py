@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import pytest
 import torch
 from torch import nn
 
-from benchmarks.bn_gradient_probe import BNGradientProbe, measure, pixel_std
+from benchmarks.bn_gradient_probe import BNGradientProbe, measure, pixel_std, require_non_saturating_gan
 from tests.zoo.variant_harness import tiny_fit
 
 SHAPE = (1, 4, 4)
@@ -86,3 +87,11 @@ def test_probing_during_training_leaves_the_run_bit_identical(tmp_path, fashion_
         sa, sb = a.state_dict(), b.state_dict()
         assert sa.keys() == sb.keys()
         assert all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+def test_only_non_saturating_gan_cells_are_probed():
+    require_non_saturating_gan("gan_ns-s0", {"variant": "GAN", "model": {"init_args": {"objective": "non_saturating"}}})
+    with pytest.raises(SystemExit, match="non_saturating"):
+        require_non_saturating_gan("gan_mm-s0", {"variant": "GAN", "model": {"init_args": {"objective": "minimax"}}})
+    with pytest.raises(SystemExit, match="WGANGP"):
+        require_non_saturating_gan("wgan_gp-s0", {"variant": "WGANGP", "model": {"init_args": {}}})
