@@ -53,6 +53,7 @@ from benchmarks.retrained_cell import (
     write_and_render,
 )
 from benchmarks.run_table import train_cell
+from zoo.sampling import fixed_z
 
 #: how D is evaluated for the G gradient (see the module docstring)
 D_MODES = ("separate", "joint", "running")
@@ -93,19 +94,23 @@ def measure(module: Any, real: torch.Tensor, z: torch.Tensor) -> dict[str, float
 
 
 class BNGradientProbe(Callback):
-    """A Lightning callback: ``measure`` after every ``every``-th D update, on the step's real batch."""
+    """A Lightning callback: ``measure`` after every ``every``-th D update, on the step's real batch and a fixed batch
+    of ``n`` z (the module's own prior, drawn once from a generator seeded with ``seed``: never the training RNG)."""
 
-    def __init__(self, every: int, z: torch.Tensor) -> None:
+    def __init__(self, every: int, n: int, seed: int = PROBE_Z_SEED) -> None:
         super().__init__()
-        self.every, self.z = every, z
+        self.every, self.n, self.seed = every, n, seed
+        self.z: torch.Tensor | None = None
         self.trace: list[dict[str, float]] = []
 
     def on_train_batch_end(self, trainer: Any, module: Any, outputs: Any, batch: Any, batch_idx: int) -> None:
         d_steps = int(module.d_steps)
         if d_steps % self.every or (self.trace and self.trace[-1]["d_steps"] == d_steps):
             return
+        if self.z is None:
+            self.z = fixed_z(module, self.n, self.seed)
         with torch.random.fork_rng(devices=[]):
-            values = measure(module, module.real_from_batch(batch), self.z.to(module.device))
+            values = measure(module, module.real_from_batch(batch), self.z)
         self.trace.append({"d_steps": d_steps, "g_steps": int(module.g_steps), **values})
 
 
@@ -123,16 +128,11 @@ def probe_cell(
     spec_path: str, cell_id: str, settings: dict[str, Any], d_steps: int | None, every: int, results_root: Path
 ) -> dict[str, Any]:
     from benchmarks.protocol import protocol
-    from zoo import get_variant
 
     spec, resolved = retrained_configuration(spec_path, cell_id, settings, d_steps, results_root)
     require_non_saturating_gan(cell_id, resolved)
     batch_size = int(resolved["data"].get("init_args", {}).get("batch_size", 64))
-    # the fixed z: the variant's own prior, drawn from a private generator (the same z for every probe point)
-    prior = get_variant(resolved["variant"])(**resolved["model"]["init_args"])
-    z = prior.sample_z(batch_size, generator=torch.Generator().manual_seed(PROBE_Z_SEED))
-    del prior
-    probe = BNGradientProbe(every, z)
+    probe = BNGradientProbe(every, batch_size)
     run_protocol = protocol(command=" ".join(["python -m benchmarks.bn_gradient_probe", *sys.argv[1:]]))
     start = time.perf_counter()
     _, _, training = train_cell(resolved, extra_callbacks=[probe])
