@@ -9,6 +9,11 @@ A CycleGAN checkpoint is scored on translations of held-out images, both directi
 ``fid_BtoA``, ...): pass its two-domain data, e.g. ``--data FashionMNISTPairData``.
 A conditional checkpoint can also be scored per class: ``--metrics fid,class_acc,class_fid,class_diversity``
 (``code_acc`` for InfoGAN, whose code -> class mapping goes in the protocol; ``zoo.metrics.class_suite``).
+
+Samples made elsewhere (another code base, another framework) are scored with the same protocol from a NumPy file
+instead of a checkpoint (``zoo.metrics.image_files``: uint8 or [-1, 1] floats, (N, H, W[, C]) or (N, C, H, W)):
+
+    gan-zoo evaluate --images samples.npz --extractor inception-v3-compat --metrics fid,kid,pr
 """
 
 from __future__ import annotations
@@ -26,8 +31,9 @@ import datamodules
 from zoo.checkpoints import load_variant
 from zoo.ema import EMA_BN_MODES
 from zoo.metrics.class_suite import require_class_aware_model
-from zoo.metrics.evaluation import evaluate_generator, is_translation_model
+from zoo.metrics.evaluation import evaluate_generator, evaluate_images, is_translation_model
 from zoo.metrics.extractors import list_extractors, sha256_file
+from zoo.metrics.image_files import load_images
 from zoo.metrics.real_stats import RealStatsCache
 from zoo.metrics.settings import MetricSettings
 from zoo.sampling import WEIGHTS, set_ema_batch_norm
@@ -58,8 +64,16 @@ def make_datamodule(name: str, data_dir: str | None, image_shape: tuple[int, ...
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="gan-zoo evaluate", description="Generative metrics of a checkpoint.")
-    p.add_argument("--ckpt", required=True, help="checkpoint written by gan-zoo fit")
+    p = argparse.ArgumentParser(
+        prog="gan-zoo evaluate", description="Generative metrics of a checkpoint, or of images in a NumPy file."
+    )
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--ckpt", help="checkpoint written by gan-zoo fit")
+    source.add_argument(
+        "--images",
+        help=".npy / .npz of samples made elsewhere (uint8, or floats in [-1, 1]; (N, H, W[, C]) or (N, C, H, W)): "
+        "all of them are scored, --num-fake is not used",
+    )
     p.add_argument(
         "--metrics",
         default=",".join(DEFAULTS.metrics),
@@ -100,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--cache-dir", default=None, help="real-statistics cache (default ~/.cache/lightning-gan-zoo)")
     p.add_argument("--no-cache", action="store_true")
-    p.add_argument("--out", default=None, help="JSON file (default: <ckpt>.metrics.json)")
+    p.add_argument("--out", default=None, help="JSON file (default: <ckpt or images file>.metrics.json)")
     return p
 
 
@@ -119,6 +133,8 @@ def evaluate_command(argv: Sequence[str]) -> dict[str, Any]:
     except ValueError as err:
         raise SystemExit(f"gan-zoo evaluate: {err}") from err
     start = time.perf_counter()
+    if args.images is not None:
+        return evaluate_image_file(args, settings, argv, start)
     model = load_variant(args.ckpt)
     set_ema_batch_norm(model, args.ema_bn)
     try:  # before the data is loaded: class-aware metrics need a conditional model of the right label kind
@@ -150,7 +166,44 @@ def evaluate_command(argv: Sequence[str]) -> dict[str, Any]:
             "wall_time_s": round(time.perf_counter() - start, 3),
         },
     }
-    out = Path(args.out) if args.out else Path(str(args.ckpt) + ".metrics.json")
+    return write_result(result, Path(args.out) if args.out else Path(str(args.ckpt) + ".metrics.json"))
+
+
+def evaluate_image_file(
+    args: argparse.Namespace, settings: MetricSettings, argv: Sequence[str], start: float
+) -> dict[str, Any]:
+    """``gan-zoo evaluate --images FILE``: the metrics of the file's images against the real split."""
+    try:
+        images = load_images(args.images)
+    except (ValueError, FileNotFoundError) as err:
+        raise SystemExit(f"gan-zoo evaluate: {err}") from err
+    datamodule = make_datamodule(args.data or "FashionMNISTData", args.data_dir, tuple(images.shape[1:]))
+    if tuple(datamodule.image_shape) != tuple(images.shape[1:]):
+        raise SystemExit(
+            f"gan-zoo evaluate: the images are {tuple(images.shape[1:])}, but {type(datamodule).__name__} gives "
+            f"{tuple(datamodule.image_shape)}: pass --data (and --data-dir) for data of the images' shape."
+        )
+    try:
+        values, protocol = evaluate_images(
+            images, datamodule, settings, cache=RealStatsCache(args.cache_dir, enabled=not args.no_cache)
+        )
+    except (ValueError, FileNotFoundError) as err:
+        raise SystemExit(f"gan-zoo evaluate: {err}") from err
+    result = {
+        "metrics": values,
+        "protocol": {
+            **protocol,
+            "command": "gan-zoo evaluate " + " ".join(argv),
+            "images": str(args.images),
+            "images_sha256": sha256_file(args.images),
+            "wall_time_s": round(time.perf_counter() - start, 3),
+        },
+    }
+    return write_result(result, Path(args.out) if args.out else Path(str(args.images) + ".metrics.json"))
+
+
+def write_result(result: dict[str, Any], out: Path) -> dict[str, Any]:
+    """Print ``result`` and write it as JSON to ``out``."""
     out.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(result, indent=2)
     out.write_text(text + "\n")

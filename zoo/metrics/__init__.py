@@ -3,7 +3,7 @@ FID/KID/IS/precision-recall, the class-aware metrics of conditional models (``cl
 real-statistics cache and ``evaluate_generator``. ``callbacks.GenerativeMetrics``
 and ``gan-zoo evaluate`` are thin layers over it."""
 
-from zoo.metrics.evaluation import evaluate_generator, is_translation_model
+from zoo.metrics.evaluation import evaluate_generator, evaluate_images, is_translation_model
 from zoo.metrics.extractors import FeatureExtractor, build_extractor, list_extractors, register_extractor
 from zoo.metrics.real_stats import RealStatsCache
 from zoo.metrics.settings import MetricSettings
@@ -18,6 +18,7 @@ __all__ = [
     "RealStatsCache",
     "build_extractor",
     "evaluate_generator",
+    "evaluate_images",
     "is_translation_model",
     "list_extractors",
     "parse_metrics",

@@ -1,4 +1,5 @@
-"""``evaluate_generator``: one evaluation of a generator (or a translation model) against real data.
+"""``evaluate_generator``: one evaluation of a generator (or a translation model) against real data;
+``evaluate_images``: the same for a fixed set of images made elsewhere.
 
 Shared by the ``GenerativeMetrics`` callback, ``gan-zoo evaluate`` and the benchmark tables; what it computes
 and on how many samples is a ``MetricSettings``. How it runs:
@@ -275,13 +276,93 @@ def evaluate_generator(
         sample_counts = {"n_real": num_real, "n_fake": num_fake}
         if scored.class_details is not None:
             class_block = {"classifier": extractor.name, **scored.class_details}
-    protocol = {
+    weights_block = {
+        "generator_weights": weights_used,
+        **({"ema_batch_norm": ema_batch_norm(model)} if weights_used == "ema" else {}),
+    }
+    protocol = _protocol(
+        extractor, datamodule, settings, weights_block, sample_counts, kid_size, world_size, cached, timings
+    )
+    if class_block is not None:
+        protocol["class_aware"] = class_block
+    return values, protocol
+
+
+def evaluate_images(
+    images: Tensor,
+    datamodule: Any,
+    settings: MetricSettings | None = None,
+    extractor: FeatureExtractor | None = None,
+    cache: RealStatsCache | None = None,
+) -> tuple[dict[str, float], dict[str, Any]]:
+    """Metrics of a fixed set of images made elsewhere (e.g. another code base's samples), scored exactly as
+    ``evaluate_generator`` scores a generator's: the same extractor, real split, real-statistics cache, metrics and
+    settings, on ``images`` as given (float in [-1, 1], ``(N, C, H, W)``, the zoo's image convention; all N are
+    scored, ``settings.num_fake`` is not used). One process. Returns ``(values, protocol)``; the protocol records
+    ``generator_weights: "external images"`` and ``n_fake = N``.
+    """
+    settings = settings if settings is not None else MetricSettings()
+    if images.ndim != 4 or not images.is_floating_point():
+        raise ValueError(
+            f"images must be a float tensor (N, C, H, W) in [-1, 1], got {images.dtype} of shape "
+            f"{tuple(images.shape)}; uint8 images u map to u / 127.5 - 1."
+        )
+    if len(images) < 2:
+        raise ValueError(f"need at least 2 images to score, got {len(images)}.")
+    low, high = float(images.min()), float(images.max())
+    if low < -1 - 1e-6 or high > 1 + 1e-6:
+        raise ValueError(f"images must lie in [-1, 1] (the zoo's convention), got [{low:.3f}, {high:.3f}].")
+    if not hasattr(datamodule, "real_samples"):
+        raise TypeError(f"{type(datamodule).__name__} has no real_samples(split, n): pass an ImageDataModule.")
+    extractor = extractor if extractor is not None else settings.build_extractor()
+    require_logits_for_is(extractor, settings.metrics)
+    if class_metrics(settings.metrics):
+        raise ValueError(
+            "class-aware metrics need a conditional generator's labels; score external images with fid, kid, is or pr."
+        )
+    cache = cache if cache is not None else RealStatsCache(enabled=False)
+    real_images = datamodule.real_samples(settings.split, settings.num_real)
+    kid_size = settings.kid_subset_size
+
+    def fakes() -> Iterator[Tensor]:
+        return iter(images.float().split(settings.batch_size))
+
+    scored = _score(
+        fakes, real_images, dataset_name(datamodule), extractor, settings, kid_size, cache, len(images), 0, 1
+    )
+    counts = {"n_real": settings.num_real, "n_fake": len(images)}
+    protocol = _protocol(
+        extractor,
+        datamodule,
+        settings,
+        {"generator_weights": "external images"},
+        counts,
+        scored.kid_subset_size,
+        1,
+        scored.cached,
+        scored.timings,
+    )
+    return scored.values, protocol
+
+
+def _protocol(
+    extractor: FeatureExtractor,
+    datamodule: Any,
+    settings: MetricSettings,
+    weights_block: dict[str, Any],
+    sample_counts: dict[str, Any],
+    kid_size: int,
+    world_size: int,
+    cached: bool,
+    timings: dict[str, float],
+) -> dict[str, Any]:
+    """The protocol record of one evaluation (what was scored, against what, with which settings and versions)."""
+    return {
         "extractor": extractor.name,
         "extractor_sha256": extractor.weights_sha256,
         "extractor_inference": getattr(extractor, "inference", "fp32"),
         "dataset": dataset_name(datamodule),
-        "generator_weights": weights_used,
-        **({"ema_batch_norm": ema_batch_norm(model)} if weights_used == "ema" else {}),
+        **weights_block,
         "split": settings.split,
         **sample_counts,
         "seed": settings.seed,
@@ -295,6 +376,3 @@ def evaluate_generator(
         "versions": library_versions(),
         "timings_s": {k: round(v, 3) for k, v in timings.items()},
     }
-    if class_block is not None:
-        protocol["class_aware"] = class_block
-    return values, protocol
