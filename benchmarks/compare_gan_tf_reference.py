@@ -28,6 +28,11 @@ and on the fakes (D in training mode on the fakes alone), and the NS G loss with
 TensorFlow is not a dependency of the zoo: run this in its own environment, e.g.
 ``python3 -m venv /tmp/tfenv && /tmp/tfenv/bin/pip install tensorflow-cpu`` and
 ``/tmp/tfenv/bin/python benchmarks/compare_gan_tf_reference.py --out benchmarks/results/compare_gan_tf_reference``.
+Score the saved samples with the zoo's pipeline (the Lucic table's extractor, split and sample counts; the real
+statistics are the table's, cached), then render ``<out>.md`` beside the zoo's own runs (no TensorFlow needed):
+``gan-zoo evaluate --images <out>/.work/ns_gan-s0/samples-15625.npz --extractor inception-v3-compat --metrics
+fid,kid,pr --out <out>/ns_gan-s0-d15625-inception-v3-compat.metrics.json`` and
+``python benchmarks/compare_gan_tf_reference.py --out <out> --render``.
 The run checkpoints every ``--checkpoint-every`` D updates (nets, optimizers, data iterator, NumPy RNG) under
 ``<out>/.work`` and resumes from there. Not exercised by the test suite (no TensorFlow in CI).
 """
@@ -39,6 +44,7 @@ import gzip
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import time
@@ -136,7 +142,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--fashion-dir", default=FASHION_DIR)
     parser.add_argument("--label", default="", help="suffix of the result file")
+    parser.add_argument("--render", action="store_true", help="only render <out>.md from the JSON files")
     args = parser.parse_args(argv)
+    if args.render:
+        render(Path(args.out))
+        return
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
@@ -271,6 +281,112 @@ def main(argv: list[str] | None = None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / f"{name}.json").write_text(json.dumps(result, indent=1) + "\n")
     print(f"wrote {out / f'{name}.json'} ({wall:.0f} s)", flush=True)
+
+
+#: the zoo's side of the comparison: the table cells and the probe runs of the same setting
+ZOO_RESULTS = Path(__file__).resolve().parent / "results"
+ZOO_CELLS = "fashion_lucic/gan_ns-s{seed}.json"
+ZOO_PROBES = {
+    "zoo (fresh z for G)": "bn_gradient_probe/gan_ns-s{seed}.json",
+    "zoo (G reuses D's z)": "bn_gradient_probe/gan_ns-s{seed}-g_reuses_d_z.json",
+}
+METRIC_FILE = re.compile(r"(?P<run>ns_gan-s\d+(?:-[\w.-]+?)?)-d(?P<step>\d+)-(?P<extractor>[\w-]+)\.metrics\.json")
+
+
+def render(out: Path) -> Path:
+    """``<out>.md``: each TF run's trace beside the zoo's probe traces, and the scored samples beside the zoo cells."""
+    runs = sorted(p for p in out.glob("ns_gan-*.json") if not p.name.endswith(".metrics.json"))
+    lines = [
+        "# compare_gan's default NS GAN in TensorFlow, beside the zoo's",
+        "",
+        "Made by `benchmarks/compare_gan_tf_reference.py` (see its docstring): compare_gan's default NS GAN setting "
+        "(Adam 5e-5, beta1 0, batch norm in D, 15,625 D updates, batch 64, z ~ U[-1, 1]^64) re-implemented in "
+        "TensorFlow from `benchmarks/tables/lucic_protocol.md`, sharing no code with the zoo. `fake std`: pixel std "
+        "across a fixed-z fake batch ([-1, 1] units; real batches ~0.55). `D(x)`, `D(G(z))`: mean sigmoid of D "
+        "(training mode) on the step's reals and on the fakes alone; `G loss`: the NS loss with D on the fakes alone "
+        "(separate) and in one batch with reals (joint). The zoo's columns come from `bn_gradient_probe` runs of the "
+        "table's cell with the same seed (its own z draws: the runs share the setting, not the random numbers).",
+        "",
+    ]
+    for path in runs:
+        run = json.loads(path.read_text())
+        seed = run["settings"]["seed"]
+        proto = run["protocol"]
+        lines += [
+            f"## {path.stem}",
+            "",
+            f"{run['trace'][-1]['d_steps'] if run['trace'] else 0} D updates; git `{proto['git']}`; TensorFlow "
+            f"{proto['tensorflow']}, Keras {proto['keras']}; {proto['cpu_model']}, {proto['threads']} thread(s); "
+            f"{run['wall_time_s']:.0f} s. Command: `{proto['command']}`.",
+            "",
+        ]
+        zoo = {}
+        for name, pattern in ZOO_PROBES.items():
+            probe = ZOO_RESULTS / pattern.format(seed=seed)
+            if probe.is_file():
+                zoo[name] = {row["d_steps"]: row["fake_std"] for row in json.loads(probe.read_text())["trace"]}
+        header = "| D steps | fake std | real std | D(x) | D(G(z)) | G loss separate | G loss joint |"
+        header += "".join(f" fake std, {name} |" for name in zoo)
+        lines += [header, "|" + "---:|" * (7 + len(zoo))]
+        for row in run["trace"]:
+            cells = [
+                str(row["d_steps"]),
+                f"{row['fake_std']:.4f}",
+                f"{row['real_std']:.4f}",
+                f"{row['d_real']:.3f}",
+                f"{row['d_fake']:.3f}",
+                f"{row['g_loss_separate']:.3f}",
+                f"{row['g_loss_joint']:.3f}",
+            ]
+            cells += [f"{z[row['d_steps']]:.4f}" if row["d_steps"] in z else "–" for z in zoo.values()]
+            lines.append("| " + " | ".join(cells) + " |")
+        lines.append("")
+    scored = sorted(
+        ((m, json.loads(p.read_text())) for p in out.glob("*.metrics.json") if (m := METRIC_FILE.fullmatch(p.name))),
+        key=lambda item: (item[0]["run"], item[0]["extractor"], int(item[0]["step"])),
+    )
+    if scored:
+        lines += [
+            "## The samples, scored by the zoo's pipeline",
+            "",
+            "`gan-zoo evaluate --images` on each saved set (10,000 fakes of G in inference mode, z from NumPy seed "
+            "42 as compare_gan's eval draws it, uint8) against the 10,000 test images, the Lucic table's protocol "
+            "and cached real statistics; the zoo's cells of the same setting below them (their own z, seed 0).",
+            "",
+            "| run | D steps | extractor | FID | KID | precision | recall | n fake | weights SHA-256 |",
+            "|---|---:|---|---:|---:|---:|---:|---:|---|",
+        ]
+        for match, result in scored:
+            v, pr = result["metrics"], result["protocol"]
+            lines.append(
+                f"| TF {match['run']} | {match['step']} | {pr['extractor']} | {v['fid']:.2f} | {v['kid']:.4f} | "
+                f"{v.get('precision', float('nan')):.3f} | {v.get('recall', float('nan')):.3f} | {pr['n_fake']} | "
+                f"`{pr['extractor_sha256'][:12]}` |"
+            )
+        for extractor in sorted({match["extractor"] for match, _ in scored}):
+            for seed in (0, 1, 2):
+                cell_path = ZOO_RESULTS / ZOO_CELLS.format(seed=seed)
+                if not cell_path.is_file():
+                    continue
+                cell = json.loads(cell_path.read_text())
+                evaluation = cell["evaluation"]
+                if evaluation["extractor"] != extractor:  # the second extractor's numbers carry a prefix
+                    evaluation, prefix = evaluation.get("also", {}), "domain_"
+                    if evaluation.get("extractor") != extractor:
+                        continue
+                else:
+                    prefix = ""
+                v = {k[len(prefix) :]: x for k, x in cell["metrics"].items() if k.startswith(prefix)}
+                lines.append(
+                    f"| zoo `{cell['cell']}` | 15625 | {extractor} | {v['fid']:.2f} | {v['kid']:.4f} | "
+                    f"{v['precision']:.3f} | {v['recall']:.3f} | {evaluation['n_fake']} | "
+                    f"`{evaluation['extractor_sha256'][:12]}` |"
+                )
+        lines.append("")
+    md = out.parent / f"{out.name}.md"
+    md.write_text("\n".join(lines))
+    print(f"rendered {md}")
+    return md
 
 
 if __name__ == "__main__":
