@@ -155,18 +155,9 @@ def evaluate_command(argv: Sequence[str]) -> dict[str, Any]:
         )
     except (ValueError, FileNotFoundError) as err:  # bad settings, unusable weights: the message names the fix
         raise SystemExit(f"gan-zoo evaluate: {err}") from err
-    result = {
-        "metrics": values,
-        "protocol": {
-            **protocol,
-            "command": "gan-zoo evaluate " + " ".join(argv),
-            "checkpoint": str(args.ckpt),
-            "checkpoint_sha256": sha256_file(args.ckpt),
-            "variant": type(model).__name__,
-            "wall_time_s": round(time.perf_counter() - start, 3),
-        },
-    }
-    return write_result(result, Path(args.out) if args.out else Path(str(args.ckpt) + ".metrics.json"))
+    source = {"checkpoint": str(args.ckpt), "checkpoint_sha256": sha256_file(args.ckpt)}
+    source["variant"] = type(model).__name__
+    return write_result(values, protocol, source, argv, start, args.out or str(args.ckpt) + ".metrics.json")
 
 
 def evaluate_image_file(
@@ -189,21 +180,30 @@ def evaluate_image_file(
         )
     except (ValueError, FileNotFoundError) as err:
         raise SystemExit(f"gan-zoo evaluate: {err}") from err
+    source = {"images": str(args.images), "images_sha256": sha256_file(args.images)}
+    return write_result(values, protocol, source, argv, start, args.out or str(args.images) + ".metrics.json")
+
+
+def write_result(
+    values: dict[str, float],
+    protocol: dict[str, Any],
+    source: dict[str, Any],
+    argv: Sequence[str],
+    start: float,
+    out_path: str,
+) -> dict[str, Any]:
+    """Print the metrics with their protocol (plus the command, what was scored and the wall time) and write them as
+    JSON to ``out_path``."""
     result = {
         "metrics": values,
         "protocol": {
             **protocol,
             "command": "gan-zoo evaluate " + " ".join(argv),
-            "images": str(args.images),
-            "images_sha256": sha256_file(args.images),
+            **source,
             "wall_time_s": round(time.perf_counter() - start, 3),
         },
     }
-    return write_result(result, Path(args.out) if args.out else Path(str(args.images) + ".metrics.json"))
-
-
-def write_result(result: dict[str, Any], out: Path) -> dict[str, Any]:
-    """Print ``result`` and write it as JSON to ``out``."""
+    out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(result, indent=2)
     out.write_text(text + "\n")
