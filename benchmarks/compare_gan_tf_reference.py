@@ -184,6 +184,7 @@ def main(argv: list[str] | None = None) -> None:
     trace_path = work / "trace.json"
     trace: list[dict[str, float]] = []
     wall_before = 0.0
+    shas = [git_sha()]  # the code of each sitting (the first started the run)
     if manager.latest_checkpoint:
         checkpoint.restore(manager.latest_checkpoint)
         state = json.loads((work / "state.json").read_text())
@@ -194,6 +195,7 @@ def main(argv: list[str] | None = None) -> None:
         )
         trace = json.loads(trace_path.read_text())
         wall_before = state["wall_s"]
+        shas = list(dict.fromkeys(state.get("git", []) + shas))
         print(f"resumed at D step {int(step.numpy())}", flush=True)
 
     @tf.function
@@ -258,6 +260,7 @@ def main(argv: list[str] | None = None) -> None:
             manager.save()
             rng = np.random.get_state()
             state = {"numpy_rng": [rng[0], rng[1].tolist(), *rng[2:]], "wall_s": wall_before + time.perf_counter() - t0}
+            state["git"] = shas
             (work / "state.json").write_text(json.dumps(state))
             trace_path.write_text(json.dumps(trace))
     wall = wall_before + time.perf_counter() - t0
@@ -268,7 +271,7 @@ def main(argv: list[str] | None = None) -> None:
         "samples": {str(s): str(work / f"samples-{s}.npz") for s in SNAPSHOTS if (work / f"samples-{s}.npz").exists()},
         "trace": trace,
         "protocol": {
-            "git": git_sha(),
+            "git": ", ".join(shas),
             "tensorflow": tf.__version__,
             "keras": keras.__version__,
             "cpu_model": cpu_model(),
