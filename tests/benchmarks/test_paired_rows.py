@@ -50,3 +50,62 @@ def test_main_writes_json_and_markdown_beside_the_table(tmp_path):
     assert "within seed noise" in (tmp_path / "tbl_pairs.md").read_text()
     with pytest.raises(SystemExit, match="no finished cells of row"):
         main([str(folder), "--pair", "a:missing", "--metrics", "fid"])
+
+
+def write_snapshots(folder, cell: str, n_fake: int, fids: list[float], batch_fid: float) -> None:
+    """A ``benchmarks.snapshot_fid`` result for ``cell``: eval-mode FIDs at 1k, 2k, ... steps, then the last
+    snapshot with batch statistics (which --a-best-snapshot must ignore)."""
+    rows = [
+        {"snapshot": f"g_steps{1000 * (i + 1)}.pt", "bn": "running", "fid": fid, "kid": fid / 100}
+        for i, fid in enumerate(fids)
+    ]
+    rows.append({"snapshot": rows[-1]["snapshot"], "bn": "batch", "fid": batch_fid, "kid": batch_fid / 100})
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{cell}.json").write_text(json.dumps({"cell": cell, "n_fake": n_fake, "rows": rows}))
+
+
+@pytest.fixture
+def collapsing_table(tmp_path):
+    """Row a collapses late on two seeds (final 10, 20 after 3, 2), row b ends at 1.5 and 1.6; a's batch-statistics
+    score (0.5) is lower than anything, to catch a best-of that does not keep to eval-mode scores."""
+    folder = tmp_path / "tbl"
+    finals = {"a": (10.0, 20.0), "b": (1.5, 1.6)}
+    write_cells(
+        folder,
+        [
+            make_cell(row, i, "GAN", (seed, finals[row][seed], 0.01, 5.0, 0.6, 0.4))
+            for seed in (0, 1)
+            for i, row in enumerate("ab")
+        ],
+    )
+    snapshots = tmp_path / "tbl_snapshots"
+    write_snapshots(snapshots, "a-s0", 100, [4.0, 3.0, 10.0], 0.5)
+    write_snapshots(snapshots, "a-s1", 100, [2.0, 5.0, 20.0], 0.5)
+    return tmp_path, folder, snapshots
+
+
+def test_a_best_snapshot_compares_b_with_a_early_stopped_by_an_oracle(collapsing_table):
+    tmp_path, folder, _ = collapsing_table
+    final = main([str(folder), "--pair", "a:b", "--metrics", "fid"])["comparisons"][0]
+    assert final["a"]["mean"] == pytest.approx(15.0)  # without the option: the cells' own (final) FIDs
+    c = main([str(folder), "--pair", "a:b", "--metrics", "fid,kid", "--a-best-snapshot"])["comparisons"][0]
+    assert c["a"]["mean"] == pytest.approx(2.5) and c["a"]["std"] == pytest.approx(0.5**0.5)  # best: 3.0 and 2.0
+    assert c["a"]["best_snapshots"] == {"0": "g_steps2000.pt", "1": "g_steps1000.pt"}
+    assert c["per_seed_difference"] == pytest.approx({"0": 1.5 - 3.0, "1": 1.6 - 2.0})
+    assert c["verdict"] == "outside seed noise"
+    md = (tmp_path / "tbl_pairs_best_snapshot.md").read_text()
+    assert "a (best snapshot: g_steps2000.pt, g_steps1000.pt)" in md and "oracle early stopping" in md
+    assert json.loads((tmp_path / "tbl_pairs_best_snapshot.json").read_text())["comparisons"][1]["metric"] == "kid"
+    assert json.loads((tmp_path / "tbl_pairs.json").read_text())["comparisons"][0]["a"]["mean"] == pytest.approx(15.0)
+
+
+def test_a_best_snapshot_refuses_what_it_cannot_compare(collapsing_table):
+    tmp_path, folder, snapshots = collapsing_table
+    with pytest.raises(SystemExit, match="fid and kid only.*'recall'"):
+        main([str(folder), "--pair", "a:b", "--metrics", "recall", "--a-best-snapshot"])
+    write_snapshots(snapshots, "a-s1", 50, [2.0], 0.5)
+    with pytest.raises(SystemExit, match="scored 50 fakes, the cell 100.*--n-fake 100"):
+        main([str(folder), "--pair", "a:b", "--metrics", "fid", "--a-best-snapshot"])
+    (snapshots / "a-s1.json").unlink()
+    with pytest.raises(SystemExit, match="a-s1.json does not exist: run python -m benchmarks.snapshot_fid"):
+        main([str(folder), "--pair", "a:b", "--metrics", "fid", "--a-best-snapshot"])
