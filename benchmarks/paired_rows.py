@@ -149,7 +149,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         help="row A at its best kept generator per seed (oracle early stopping; see above)",
     )
     args = parser.parse_args(argv)
-    snapshots = args.results.parent / f"{args.results.name}_snapshots"
+    if args.a_best_snapshot:
+        from benchmarks.snapshot_fid import scores_dir  # imports torch: only when asked for
+
+        snapshots = scores_dir(args.results.parent, args.results.name)
     rows = rows_by_seed(args.results)
     comparisons = []
     for pair in args.pair:

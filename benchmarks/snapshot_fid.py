@@ -209,6 +209,11 @@ def probe_kept_cells(
     return [json.loads(p.read_text()) for p in sorted(out_dir.glob("*.json"))] if out_dir.is_dir() else []
 
 
+def scores_dir(results_root: Path, table: str) -> Path:
+    """Where this script writes a table's snapshot scores (its primary extractor's): ``<results>/<table>_snapshots``."""
+    return results_root / f"{table}_snapshots"
+
+
 def run(
     spec_path: str | Path,
     patterns: list[str] | None,
@@ -219,11 +224,11 @@ def run(
 ) -> list[dict[str, Any]]:
     spec = load_spec(spec_path)
     root = Path(results_root) if results_root is not None else RESULTS
-    name = f"{spec['name']}_snapshots"
+    out_dir = scores_dir(root, spec["name"])
     extractor = evaluation_block(spec["evaluation"], also)["extractor"]
     if also:  # a second extractor's scores go to their own files
-        name += "_" + extractor.replace("-", "_")
-    out_dir = root / name
+        out_dir = out_dir.with_name(out_dir.name + "_" + extractor.replace("-", "_"))
+    name = out_dir.name
     command = " ".join(["python -m benchmarks.snapshot_fid", *map(str, sys.argv[1:])])
     probe = lambda cell, folder: score_cell(cell, folder, n_fake, log, also)  # noqa: E731
     results = probe_kept_cells(spec, root, patterns, out_dir, probe, command, log)
